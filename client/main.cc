@@ -1,0 +1,323 @@
+// `llm2vec`: the project's command line tool.
+//
+//   llm2vec encode    embed texts offline with a local model
+//   llm2vec tokenize  print token ids
+//   llm2vec generate  greedy decoding (a check of the causal path)
+//
+// Standard output carries only results; logs and progress go to stderr.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "client/flags.h"
+#include "client/text_input.h"
+#include "model/encoder.h"
+#include "model/hf_hub.h"
+#include "model/model_loader.h"
+#include "model/tokenizer.h"
+
+namespace llm2vec {
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: llm2vec <command> [flags]\n"
+    "\n"
+    "Turns a decoder-only LLM (Llama, Mistral, Qwen2) into a text encoder with\n"
+    "LLM2Vec: bidirectional attention, mean pooling over the text's tokens,\n"
+    "optional LoRA adapters (MNTP, SimCSE).\n"
+    "\n"
+    "Commands:\n"
+    "  encode     embed texts with a local model (no server needed)\n"
+    "  tokenize   print the token ids of texts\n"
+    "  generate   greedy decoding from BOS (checks the causal path)\n"
+    "\n"
+    "Run `llm2vec <command> --help` for the flags of a command.\n";
+
+int Fail(const std::string& message) {
+  std::cerr << "llm2vec: " << message << "\n";
+  return 2;
+}
+
+// Parses flags; returns -1 to continue, else the exit code.
+int ParseFlags(FlagSet& flags, int argc, char** argv) {
+  if (auto s = flags.Parse(argc, argv, 2); !s.ok()) return Fail(std::string(s.message()));
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return 0;
+  }
+  return -1;
+}
+
+// Reads records from --input (or stdin).
+absl::StatusOr<std::vector<TextRecord>> ReadInput(const std::string& input, bool jsonl) {
+  const bool as_jsonl = jsonl || IsJsonlPath(input);
+  if (input.empty() || input == "-") return ReadTextRecords(std::cin, as_jsonl, "<stdin>");
+  std::ifstream in(input, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("--input: cannot open '", input, "'"));
+  return ReadTextRecords(in, as_jsonl, input);
+}
+
+// Output to --output (or stdout).
+class Output {
+ public:
+  absl::Status Open(const std::string& path) {
+    if (path.empty() || path == "-") return absl::OkStatus();
+    file_ = std::make_unique<std::ofstream>(path, std::ios::binary | std::ios::trunc);
+    if (!*file_) return absl::PermissionDeniedError(absl::StrCat("--output: cannot write '", path, "'"));
+    return absl::OkStatus();
+  }
+  std::ostream& stream() { return file_ ? *file_ : std::cout; }
+
+ private:
+  std::unique_ptr<std::ofstream> file_;
+};
+
+struct ModelFlags {
+  std::string model;
+  std::vector<std::string> adapters;
+  std::string device = "cpu";
+  std::string dtype = "float32";
+  int64_t threads = 0;
+
+  void Register(FlagSet& flags) {
+    flags.String("model", &model, "PATH_OR_ID",
+                 "model: Hugging Face folder, .gguf file, PEFT adapter folder, or hub id "
+                 "org/name[@rev] from the local cache",
+                 true);
+    flags.List("adapter", &adapters, "DIR", "LoRA adapter folder (PEFT) merged into the weights, in order");
+    flags.String("device", &device, "DEVICE", "cpu, cuda or cuda:N");
+    flags.String("dtype", &dtype, "DTYPE", "compute dtype");
+    flags.Choices("dtype", {"float32", "bfloat16", "float16"});
+    flags.Int("threads", &threads, "N", "CPU threads (0 = all cores)", 0, 1024);
+  }
+
+  absl::StatusOr<LoadedModel> Load() const {
+    LoadOptions options;
+    options.device = device;
+    options.dtype = dtype;
+    options.merge_adapters = adapters;
+    auto model = LoadModel(model_ref(), options);
+    if (model.ok()) {
+      std::cerr << "llm2vec: loaded " << model->path << " (" << model->format << ", "
+                << model->transformer->config().architecture << ", "
+                << model->transformer->WeightBytes() / 1e6 << " MB " << dtype << " on " << device
+                << ", " << adapters.size() << " adapter(s)) in " << model->load_seconds << " s\n";
+    }
+    return model;
+  }
+  const std::string& model_ref() const { return model; }
+};
+
+int RunEncode(int argc, char** argv) {
+  FlagSet flags("llm2vec encode",
+                "Embeds texts offline. Reads one text per line (stdin by default), or JSON lines\n"
+                "{\"text\": ..., \"instruction\": ...} with --jsonl or an --input ending in .jsonl.\n"
+                "Writes JSON lines {\"index\":i,\"tokens\":n,\"embedding\":[...]} (with --pooling none:\n"
+                "{\"index\":i,\"tokens\":n,\"token_states\":[[...],...]}, one row per token, BOS included).",
+                "LLM2VEC_");
+  ModelFlags model_flags;
+  model_flags.Register(flags);
+  std::string attention = "bidirectional", pooling, instruction, input, output;
+  bool normalize = false, jsonl = false;
+  int64_t dimensions = 0, batch_tokens = 8192, max_length = 0;
+  flags.String("attention", &attention, "MODE", "attention mode");
+  flags.Choices("attention", {"bidirectional", "causal"});
+  flags.String("pooling", &pooling, "MODE",
+               "pooling over the text's tokens [default: llm2vec_config.json's, else mean]");
+  flags.Choices("pooling", {"mean", "weighted_mean", "last_token", "eos_token", "bos_token", "none"});
+  flags.String("instruction", &instruction, "TEXT",
+               "instruction for every input without its own (attended to, not pooled)");
+  flags.Bool("normalize", &normalize, "L2-normalise each embedding");
+  flags.Int("dimensions", &dimensions, "N", "keep the first N values (Matryoshka); 0 keeps all", 0);
+  flags.Int("max-length", &max_length, "N",
+            "tokens per input, BOS included [default: llm2vec_config.json's, else 512]", 0);
+  flags.Int("batch-tokens", &batch_tokens, "N", "padded tokens per forward pass", 1);
+  flags.String("input", &input, "FILE", "input file [default: stdin]");
+  flags.String("output", &output, "FILE", "output file [default: stdout]");
+  flags.Bool("jsonl", &jsonl, "read JSON lines even if --input does not end in .jsonl");
+  if (int rc = ParseFlags(flags, argc, argv); rc >= 0) return rc;
+
+  EncodeOptions options;
+  options.attention =
+      attention == "causal" ? AttentionMode::kCausal : AttentionMode::kBidirectional;
+  options.normalize = normalize;
+  options.dimensions = dimensions;
+  auto records = ReadInput(input, jsonl);
+  if (!records.ok()) return Fail(std::string(records.status().message()));
+  Output out;
+  if (auto s = out.Open(output); !s.ok()) return Fail(std::string(s.message()));
+
+  auto model = model_flags.Load();
+  if (!model.ok()) return Fail(std::string(model.status().message()));
+  Encoder::Options encoder_options;
+  for (const std::string& dir : model->config_dirs) {
+    auto cfg = LoadLlm2VecConfig(dir);
+    if (!cfg.ok()) return Fail(std::string(cfg.status().message()));
+    if (cfg->pooling_mode.has_value() || dir == model->config_dirs.back()) {
+      encoder_options.llm2vec = *cfg;
+      break;
+    }
+  }
+  if (max_length > 0) encoder_options.llm2vec.max_length = max_length;
+  encoder_options.max_batch_tokens = batch_tokens;
+  encoder_options.num_threads = static_cast<int>(model_flags.threads);
+  auto encoder = Encoder::Create(std::move(*model), encoder_options);
+  if (!encoder.ok()) return Fail(std::string(encoder.status().message()));
+  if (pooling.empty()) {
+    options.pooling = (*encoder)->default_pooling();
+  } else {
+    options.pooling = *ParsePoolingMode(pooling);
+  }
+  if (dimensions > (*encoder)->transformer().config().hidden_size) {
+    return Fail(absl::StrCat("--dimensions: ", dimensions, " exceeds the hidden size ",
+                             (*encoder)->transformer().config().hidden_size));
+  }
+
+  // Embed in chunks so output and progress flow while long inputs run.
+  constexpr size_t kChunk = 256;
+  const auto start = std::chrono::steady_clock::now();
+  int64_t total_tokens = 0;
+  std::ostream& os = out.stream();
+  for (size_t first = 0; first < records->size(); first += kChunk) {
+    const size_t last = std::min(records->size(), first + kChunk);
+    std::vector<PreparedInput> prepared;
+    for (size_t i = first; i < last; ++i) {
+      const TextRecord& r = (*records)[i];
+      auto p = (*encoder)->Prepare({r.text, r.instruction.empty() ? instruction : r.instruction});
+      if (!p.ok()) return Fail(absl::StrCat("input ", i, ": ", p.status().message()));
+      prepared.push_back(std::move(*p));
+    }
+    auto embeddings = (*encoder)->EncodePrepared(prepared, options);
+    if (!embeddings.ok()) {
+      return Fail(absl::StrCat("inputs ", first, "..", last - 1, ": ",
+                               embeddings.status().message()));
+    }
+    const int64_t hidden = (*encoder)->transformer().config().hidden_size;
+    for (size_t k = 0; k < embeddings->size(); ++k) {
+      const Embedding& e = (*embeddings)[k];
+      total_tokens += e.tokens;
+      nlohmann::ordered_json j;  // keys in the documented order
+      j["index"] = first + k;
+      j["tokens"] = e.tokens;
+      if (options.pooling == PoolingMode::kNone) {
+        nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+        for (int64_t t = 0; t < e.tokens; ++t) {
+          rows.push_back(std::vector<float>(e.values.begin() + t * hidden,
+                                            e.values.begin() + (t + 1) * hidden));
+        }
+        j["token_states"] = std::move(rows);
+      } else {
+        j["embedding"] = e.values;
+      }
+      os << j.dump() << "\n";
+    }
+    os.flush();
+    if (records->size() > kChunk) {
+      std::cerr << "\rllm2vec: embedded " << last << "/" << records->size() << std::flush;
+    }
+  }
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (records->size() > kChunk) std::cerr << "\n";
+  std::cerr << "llm2vec: embedded " << records->size() << " texts (" << total_tokens
+            << " tokens) in " << secs << " s\n";
+  if (!os) return Fail("write to output failed");
+  return 0;
+}
+
+int RunTokenize(int argc, char** argv) {
+  FlagSet flags("llm2vec tokenize",
+                "Prints {\"index\":i,\"ids\":[...]} per input text (same input forms as encode).",
+                "LLM2VEC_");
+  std::string model, tokenizer_path, input;
+  bool no_special = false, jsonl = false;
+  flags.String("model", &model, "PATH_OR_ID", "take the tokenizer of this model");
+  flags.String("tokenizer", &tokenizer_path, "FILE", "a tokenizer.json or .gguf file");
+  flags.Bool("no-special-tokens", &no_special, "do not add BOS/EOS from the template");
+  flags.String("input", &input, "FILE", "input file [default: stdin]");
+  flags.Bool("jsonl", &jsonl, "read JSON lines");
+  if (int rc = ParseFlags(flags, argc, argv); rc >= 0) return rc;
+  if (model.empty() == tokenizer_path.empty()) {
+    return Fail("give exactly one of --model or --tokenizer");
+  }
+  std::unique_ptr<Tokenizer> tokenizer;
+  if (!tokenizer_path.empty()) {
+    auto t = Tokenizer::FromFile(tokenizer_path);
+    if (!t.ok()) return Fail(std::string(t.status().message()));
+    tokenizer = std::move(*t);
+  } else {
+    auto path = ResolveModelPath(model);
+    if (!path.ok()) return Fail(std::string(path.status().message()));
+    std::string file = *path;
+    if (file.size() < 5 || file.substr(file.size() - 5) != ".gguf") file += "/tokenizer.json";
+    auto t = Tokenizer::FromFile(file);
+    if (!t.ok()) return Fail(std::string(t.status().message()));
+    tokenizer = std::move(*t);
+  }
+  auto records = ReadInput(input, jsonl);
+  if (!records.ok()) return Fail(std::string(records.status().message()));
+  for (size_t i = 0; i < records->size(); ++i) {
+    nlohmann::ordered_json j;
+    j["index"] = i;
+    j["ids"] = tokenizer->Encode((*records)[i].text, !no_special);
+    std::cout << j.dump() << "\n";
+  }
+  return 0;
+}
+
+int RunGenerate(int argc, char** argv) {
+  FlagSet flags("llm2vec generate",
+                "Greedy decoding with causal attention, from BOS (and an optional prompt).\n"
+                "Prints the decoded text. A check that the causal path is right.",
+                "LLM2VEC_");
+  ModelFlags model_flags;
+  model_flags.Register(flags);
+  int64_t max_tokens = 200;
+  std::string prompt;
+  flags.Int("max-tokens", &max_tokens, "N", "tokens to generate", 1, 1 << 20);
+  flags.String("prompt", &prompt, "TEXT", "text to continue [default: none, start at BOS]");
+  if (int rc = ParseFlags(flags, argc, argv); rc >= 0) return rc;
+  auto model = model_flags.Load();
+  if (!model.ok()) return Fail(std::string(model.status().message()));
+  Encoder::Options encoder_options;
+  encoder_options.num_threads = static_cast<int>(model_flags.threads);
+  auto encoder = Encoder::Create(std::move(*model), encoder_options);
+  if (!encoder.ok()) return Fail(std::string(encoder.status().message()));
+  const Tokenizer& tok = (*encoder)->tokenizer();
+  std::vector<int32_t> ids;
+  if (prompt.empty()) {
+    if (tok.bos_id() < 0) return Fail("the tokenizer has no BOS token; give --prompt");
+    ids.push_back(tok.bos_id());
+  } else {
+    ids = tok.Encode(prompt, /*add_special_tokens=*/true);
+  }
+  auto generated = (*encoder)->Generate(ids, max_tokens);
+  if (!generated.ok()) return Fail(std::string(generated.status().message()));
+  ids.insert(ids.end(), generated->begin(), generated->end());
+  std::cout << tok.Decode(ids, /*skip_special_tokens=*/true) << "\n";
+  return 0;
+}
+
+}  // namespace
+}  // namespace llm2vec
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
+      std::string(argv[1]) == "help") {
+    std::cout << llm2vec::kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  if (command == "encode") return llm2vec::RunEncode(argc, argv);
+  if (command == "tokenize") return llm2vec::RunTokenize(argc, argv);
+  if (command == "generate") return llm2vec::RunGenerate(argc, argv);
+  return llm2vec::Fail(absl::StrCat("unknown command '", command, "' (see llm2vec --help)"));
+}

@@ -1,0 +1,65 @@
+#include "model/tensor_io.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace llm2vec {
+
+at::Tensor CopyToTensor(const void* data, at::ScalarType src, const std::vector<int64_t>& shape,
+                        at::Device device, at::ScalarType dtype) {
+  at::Tensor view = at::from_blob(const_cast<void*>(data), shape,
+                                  at::TensorOptions().dtype(src).device(at::kCPU));
+  return view.to(at::TensorOptions().dtype(dtype).device(device), /*non_blocking=*/false,
+                 /*copy=*/true);
+}
+
+absl::StatusOr<at::ScalarType> ParseDtype(const std::string& name) {
+  const std::string n = absl::AsciiStrToLower(name);
+  if (n == "float32" || n == "fp32" || n == "f32" || n == "float") return at::kFloat;
+  if (n == "bfloat16" || n == "bf16") return at::kBFloat16;
+  if (n == "float16" || n == "fp16" || n == "f16" || n == "half") return at::kHalf;
+  return absl::InvalidArgumentError(
+      absl::StrCat("dtype '", name, "' is not one of float32, bfloat16, float16"));
+}
+
+std::string DtypeName(at::ScalarType dtype) {
+  switch (dtype) {
+    case at::kFloat: return "float32";
+    case at::kBFloat16: return "bfloat16";
+    case at::kHalf: return "float16";
+    default: return std::string(c10::toString(dtype));
+  }
+}
+
+absl::StatusOr<at::Device> ParseDevice(const std::string& name) {
+  const std::string n = absl::AsciiStrToLower(name);
+  if (n == "cpu") return at::Device(at::kCPU);
+  if (n == "cuda" || n.rfind("cuda:", 0) == 0) {
+    if (!at::hasCUDA()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "device '", name, "' requested but this build of libtorch has no usable CUDA device"));
+    }
+    try {
+      return at::Device(n);
+    } catch (const c10::Error& e) {
+      return absl::InvalidArgumentError(absl::StrCat("device '", name, "' is not valid"));
+    }
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("device '", name, "' is not one of cpu, cuda, cuda:N"));
+}
+
+absl::Status CheckDeviceDtype(at::Device device, at::ScalarType dtype) {
+  if (device.is_cpu() && dtype == at::kHalf) {
+    return absl::InvalidArgumentError(
+        "dtype 'float16' is not supported on device 'cpu' (libtorch has no CPU float16 "
+        "matmul); use float32 or bfloat16");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace llm2vec

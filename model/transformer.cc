@@ -1,0 +1,234 @@
+#include "model/transformer.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
+namespace llm2vec {
+namespace {
+
+// RoPE inverse frequencies (D/2), float32, with rope_scaling applied
+// (transformers' `_compute_llama3_parameters` and linear scaling).
+at::Tensor RopeInverseFrequencies(const ModelConfig& c, at::Device device) {
+  const int64_t half = c.head_dim / 2;
+  std::vector<float> inv(half);
+  const RopeScaling& rs = c.rope_scaling;
+  for (int64_t i = 0; i < half; ++i) {
+    double f = 1.0 / std::pow(c.rope_theta, static_cast<double>(2 * i) / c.head_dim);
+    if (rs.type == "linear") {
+      f /= rs.factor;
+    } else if (rs.type == "llama3") {
+      const double old_len = static_cast<double>(rs.original_max_position_embeddings);
+      const double low_wavelen = old_len / rs.low_freq_factor;
+      const double high_wavelen = old_len / rs.high_freq_factor;
+      const double wavelen = 2 * M_PI / f;
+      if (wavelen > low_wavelen) {
+        f /= rs.factor;
+      } else if (wavelen >= high_wavelen) {
+        const double smooth =
+            (old_len / wavelen - rs.low_freq_factor) / (rs.high_freq_factor - rs.low_freq_factor);
+        f = (1 - smooth) * f / rs.factor + smooth * f;
+      }
+    }
+    inv[i] = static_cast<float>(f);
+  }
+  return at::tensor(inv, at::TensorOptions().dtype(at::kFloat)).to(device);
+}
+
+// HF `rotate_half`: (x1, x2) -> (-x2, x1) over the last dim.
+at::Tensor RotateHalf(const at::Tensor& x) {
+  const int64_t half = x.size(-1) / 2;
+  return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+}  // namespace
+
+const char* ProjectionName(Projection p) {
+  static const char* const kNames[kNumProjections] = {"q_proj",    "k_proj",  "v_proj",
+                                                      "o_proj",    "gate_proj", "up_proj",
+                                                      "down_proj"};
+  return kNames[p];
+}
+
+Transformer::Transformer(ModelConfig config, TransformerWeights weights)
+    : config_(std::move(config)), weights_(std::move(weights)) {
+  inv_freq_ = RopeInverseFrequencies(config_, weights_.embed_tokens.device());
+}
+
+at::Device Transformer::device() const { return weights_.embed_tokens.device(); }
+at::ScalarType Transformer::dtype() const { return weights_.embed_tokens.scalar_type(); }
+
+int64_t Transformer::WeightBytes() const {
+  int64_t bytes = 0;
+  auto add = [&](const at::Tensor& t) {
+    if (t.defined()) bytes += t.numel() * static_cast<int64_t>(t.element_size());
+  };
+  add(weights_.embed_tokens);
+  add(weights_.norm);
+  if (!weights_.lm_head.is_same(weights_.embed_tokens)) add(weights_.lm_head);
+  for (const LayerWeights& l : weights_.layers) {
+    add(l.input_layernorm);
+    add(l.post_attention_layernorm);
+    for (const at::Tensor& t : l.proj) add(t);
+    for (const at::Tensor& t : l.qkv_bias) add(t);
+  }
+  return bytes;
+}
+
+at::Tensor Transformer::RmsNorm(const at::Tensor& x, const at::Tensor& weight) const {
+  // As transformers' LlamaRMSNorm: statistics in float32, scale in dtype.
+  at::Tensor xf = x.to(at::kFloat);                                        // (B, T, C)
+  at::Tensor inv_rms = at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + config_.rms_norm_eps);
+  return weight * (xf * inv_rms).to(x.scalar_type());
+}
+
+at::Tensor Transformer::Project(const at::Tensor& x, int layer, Projection p,
+                                const at::Tensor& bias, const ForwardOptions& options) const {
+  at::Tensor y = at::linear(x, weights_.layers[layer].proj[p], bias);  // (B, T, out)
+  if (options.lora != nullptr) {
+    const LoraPair& pair = options.lora->layers[layer][p];
+    if (pair.defined()) {
+      at::Tensor in = x;
+      if (options.train && options.lora->dropout > 0) {
+        in = at::dropout(in, options.lora->dropout, /*train=*/true);
+      }
+      // y += scale * (x A^T) B^T
+      y = y + at::linear(at::linear(in, pair.a), pair.b) * pair.scale;  // (B, T, R) -> (B, T, out)
+    }
+  }
+  return y;
+}
+
+at::Tensor Transformer::Attention(const at::Tensor& x, int layer, const at::Tensor& cos,
+                                  const at::Tensor& sin, const at::Tensor& mask,
+                                  const ForwardOptions& options) const {
+  const LayerWeights& w = weights_.layers[layer];
+  const int64_t B = x.size(0), T = x.size(1);
+  const int64_t H = config_.num_heads, K = config_.num_kv_heads, D = config_.head_dim;
+  const int64_t G = H / K;
+  // Projections, heads split out: (B, T, H*D) -> (B, H, T, D).
+  at::Tensor q = Project(x, layer, kQProj, w.qkv_bias[0], options).view({B, T, H, D}).transpose(1, 2);
+  at::Tensor k = Project(x, layer, kKProj, w.qkv_bias[1], options).view({B, T, K, D}).transpose(1, 2);
+  at::Tensor v = Project(x, layer, kVProj, w.qkv_bias[2], options).view({B, T, K, D}).transpose(1, 2);
+  // Rotary position embedding on queries and keys (HF rotate_half form).
+  q = q * cos + RotateHalf(q) * sin;  // (B, H, T, D)
+  k = k * cos + RotateHalf(k) * sin;  // (B, K, T, D)
+  // Grouped-query attention without copying K/V: query head h = kv*G + g
+  // reads KV head kv, so fold the G query heads of a group into the rows.
+  q = q.contiguous().view({B, K, G * T, D});                            // (B, K, G*T, D)
+  at::Tensor scores = at::matmul(q, k.transpose(-1, -2)) / std::sqrt(static_cast<double>(D));
+  scores = scores.view({B, K, G, T, T}) + mask.unsqueeze(1);            // (B, K, G, T, T)
+  at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+  if (options.train && options.attention_dropout > 0) {
+    probs = at::dropout(probs, options.attention_dropout, /*train=*/true);
+  }
+  at::Tensor out = at::matmul(probs.view({B, K, G * T, T}), v);         // (B, K, G*T, D)
+  out = out.view({B, H, T, D}).transpose(1, 2).reshape({B, T, H * D});  // (B, T, H*D)
+  return Project(out, layer, kOProj, at::Tensor(), options);            // (B, T, C)
+}
+
+at::Tensor Transformer::Mlp(const at::Tensor& x, int layer, const ForwardOptions& options) const {
+  // SwiGLU: down(silu(gate(x)) * up(x)).
+  at::Tensor gate = Project(x, layer, kGateProj, at::Tensor(), options);  // (B, T, F)
+  at::Tensor up = Project(x, layer, kUpProj, at::Tensor(), options);      // (B, T, F)
+  return Project(at::silu(gate) * up, layer, kDownProj, at::Tensor(), options);  // (B, T, C)
+}
+
+at::Tensor Transformer::Forward(const at::Tensor& ids, const at::Tensor& lengths,
+                                const ForwardOptions& options) const {
+  const at::Device dev = device();
+  const int64_t T = ids.size(1);
+  at::Tensor tokens = ids.to(dev);
+  // Additive attention mask (B, 1, T, T) in float32: key j is visible to
+  // query i when j is a real token (j < length) and, if causal, j <= i.
+  at::Tensor pos = at::arange(T, at::TensorOptions().dtype(at::kLong).device(dev));  // (T)
+  at::Tensor visible = pos.view({1, 1, T}) < lengths.to(dev).view({-1, 1, 1});        // (B, 1, T)
+  if (options.attention == AttentionMode::kCausal) {
+    visible = visible & (pos.view({1, T, 1}) >= pos.view({1, 1, T}));  // (B, T, T)
+  }
+  at::Tensor mask = at::zeros(visible.sizes(), at::TensorOptions().dtype(at::kFloat).device(dev))
+                        .masked_fill(visible.logical_not(), -std::numeric_limits<float>::infinity())
+                        .unsqueeze(1);  // (B, 1, T|1, T)
+  // Rotary tables for positions 0..T-1 (right padding keeps them aligned).
+  at::Tensor freqs = at::outer(pos.to(at::kFloat), inv_freq_);  // (T, D/2)
+  at::Tensor emb = at::cat({freqs, freqs}, -1);                 // (T, D)
+  at::Tensor cos = emb.cos().to(dtype());
+  at::Tensor sin = emb.sin().to(dtype());
+  // Token embeddings.
+  at::Tensor x = at::embedding(weights_.embed_tokens, tokens);  // (B, T, C)
+  for (int l = 0; l < static_cast<int>(weights_.layers.size()); ++l) {
+    const LayerWeights& w = weights_.layers[l];
+    // Pre-norm attention with residual.
+    x = x + Attention(RmsNorm(x, w.input_layernorm), l, cos, sin, mask, options);
+    // Pre-norm SwiGLU MLP with residual.
+    x = x + Mlp(RmsNorm(x, w.post_attention_layernorm), l, options);
+  }
+  return RmsNorm(x, weights_.norm);  // (B, T, C)
+}
+
+at::Tensor Transformer::Logits(const at::Tensor& hidden) const {
+  return at::linear(hidden.to(dtype()), weights_.lm_head).to(at::kFloat);  // (..., V)
+}
+
+void Transformer::MergeLora(const LoraWeights& lora) {
+  at::NoGradGuard no_grad;
+  for (size_t l = 0; l < lora.layers.size() && l < weights_.layers.size(); ++l) {
+    for (int p = 0; p < kNumProjections; ++p) {
+      const LoraPair& pair = lora.layers[l][p];
+      if (!pair.defined()) continue;
+      at::Tensor& w = weights_.layers[l].proj[p];
+      at::Tensor delta = at::matmul(pair.b.to(at::kFloat), pair.a.to(at::kFloat)) * pair.scale;
+      w = (w.to(at::kFloat) + delta.to(w.device())).to(w.scalar_type());
+    }
+  }
+}
+
+std::map<std::string, at::Tensor*> HfParameterTable(const ModelConfig& config,
+                                                    TransformerWeights& weights) {
+  std::map<std::string, at::Tensor*> table;
+  weights.layers.resize(config.num_layers);
+  table["model.embed_tokens.weight"] = &weights.embed_tokens;
+  table["model.norm.weight"] = &weights.norm;
+  if (!config.tie_word_embeddings) table["lm_head.weight"] = &weights.lm_head;
+  for (int64_t l = 0; l < config.num_layers; ++l) {
+    LayerWeights& w = weights.layers[l];
+    const std::string p = absl::StrCat("model.layers.", l, ".");
+    table[p + "input_layernorm.weight"] = &w.input_layernorm;
+    table[p + "post_attention_layernorm.weight"] = &w.post_attention_layernorm;
+    for (int i = 0; i < kNumProjections; ++i) {
+      const char* group = i < kGateProj ? "self_attn." : "mlp.";
+      table[absl::StrCat(p, group, ProjectionName(static_cast<Projection>(i)), ".weight")] =
+          &w.proj[i];
+    }
+    if (config.attention_bias) {
+      for (int i = 0; i < 3; ++i) {
+        table[absl::StrCat(p, "self_attn.", ProjectionName(static_cast<Projection>(i)), ".bias")] =
+            &w.qkv_bias[i];
+      }
+    }
+  }
+  return table;
+}
+
+std::vector<int64_t> ExpectedShape(const ModelConfig& c, const std::string& name) {
+  const int64_t C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
+  const int64_t q_out = c.num_heads * c.head_dim, kv_out = c.num_kv_heads * c.head_dim;
+  auto ends_with = [&](const char* suffix) {
+    const size_t n = std::strlen(suffix);
+    return name.size() >= n && name.compare(name.size() - n, n, suffix) == 0;
+  };
+  if (ends_with("embed_tokens.weight") || ends_with("lm_head.weight")) return {V, C};
+  if (ends_with("norm.weight")) return {C};  // input/post/final norms
+  if (ends_with("q_proj.weight")) return {q_out, C};
+  if (ends_with("k_proj.weight") || ends_with("v_proj.weight")) return {kv_out, C};
+  if (ends_with("q_proj.bias")) return {q_out};
+  if (ends_with("k_proj.bias") || ends_with("v_proj.bias")) return {kv_out};
+  if (ends_with("o_proj.weight")) return {C, q_out};
+  if (ends_with("gate_proj.weight") || ends_with("up_proj.weight")) return {F, C};
+  if (ends_with("down_proj.weight")) return {C, F};
+  return {};
+}
+
+}  // namespace llm2vec
