@@ -21,6 +21,7 @@
 #include "client/text_input.h"
 #include "model/encoder.h"
 #include "model/hf_hub.h"
+#include "model/tensor_io.h"
 #include "model/model_loader.h"
 #include "model/tokenizer.h"
 
@@ -127,7 +128,7 @@ int RunEncode(int argc, char** argv) {
   model_flags.Register(flags);
   std::string attention = "bidirectional", pooling, instruction, input, output;
   bool normalize = false, jsonl = false;
-  int64_t dimensions = 0, batch_tokens = 8192, max_length = 0;
+  int64_t dimensions = 0, batch_tokens = 0, max_length = 0;
   flags.String("attention", &attention, "MODE", "attention mode");
   flags.Choices("attention", {"bidirectional", "causal"});
   flags.String("pooling", &pooling, "MODE",
@@ -139,7 +140,8 @@ int RunEncode(int argc, char** argv) {
   flags.Int("dimensions", &dimensions, "N", "keep the first N values (Matryoshka); 0 keeps all", 0);
   flags.Int("max-length", &max_length, "N",
             "tokens per input, BOS included [default: llm2vec_config.json's, else 512]", 0);
-  flags.Int("batch-tokens", &batch_tokens, "N", "padded tokens per forward pass", 1);
+  flags.Int("batch-tokens", &batch_tokens, "N",
+            "padded tokens per forward pass (0 = sized to the model and device)", 0);
   flags.String("input", &input, "FILE", "input file [default: stdin]");
   flags.String("output", &output, "FILE", "output file [default: stdout]");
   flags.Bool("jsonl", &jsonl, "read JSON lines even if --input does not end in .jsonl");
@@ -310,6 +312,7 @@ int RunGenerate(int argc, char** argv) {
 }  // namespace llm2vec
 
 int main(int argc, char** argv) {
+  llm2vec::TuneHostMalloc();
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
       std::string(argv[1]) == "help") {
     std::cout << llm2vec::kUsage;

@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "model/mapped_file.h"
+#include "model/tensor_io.h"
 
 namespace llm2vec {
 namespace {
@@ -85,15 +86,23 @@ Encoder::Encoder(LoadedModel model, Options options)
   pad_id_ = model_.tokenizer->pad_id() >= 0   ? model_.tokenizer->pad_id()
             : model_.tokenizer->eos_id() >= 0 ? model_.tokenizer->eos_id()
                                               : 0;
+  max_batch_tokens_ = options_.max_batch_tokens;
+  if (max_batch_tokens_ == 0) {
+    const ModelConfig& c = model_.transformer->config();
+    const int64_t widest = std::max(c.intermediate_size, c.hidden_size) * 4;  // fp32 bytes/token
+    max_batch_tokens_ = model_.transformer->device().is_cpu()
+                            ? std::clamp<int64_t>(kHostHeapBlockBytes / widest, 512, 16384)
+                            : 16384;
+  }
 }
 
 absl::StatusOr<std::unique_ptr<Encoder>> Encoder::Create(LoadedModel model, const Options& options) {
   if (model.transformer == nullptr || model.tokenizer == nullptr) {
     return absl::InvalidArgumentError("encoder needs a loaded transformer and tokenizer");
   }
-  if (options.max_batch_tokens <= 0) {
+  if (options.max_batch_tokens < 0) {
     return absl::InvalidArgumentError(
-        absl::StrCat("max_batch_tokens ", options.max_batch_tokens, " must be > 0"));
+        absl::StrCat("max_batch_tokens ", options.max_batch_tokens, " must be >= 0"));
   }
   if (options.llm2vec.max_length <= 0) {
     return absl::InvalidArgumentError(
@@ -181,7 +190,7 @@ absl::StatusOr<std::vector<Embedding>> Encoder::EncodePrepared(
     size_t begin = 0;
     while (begin < order.size()) {
       const int64_t longest = static_cast<int64_t>(inputs[order[begin]].ids.size());
-      const size_t fit = static_cast<size_t>(std::max<int64_t>(1, options_.max_batch_tokens / longest));
+      const size_t fit = static_cast<size_t>(std::max<int64_t>(1, max_batch_tokens_ / longest));
       const size_t end = std::min(order.size(), begin + fit);
       RunBatch(inputs, order, begin, end, options, &out);
       begin = end;

@@ -63,8 +63,11 @@ class Encoder {
   struct Options {
     // Defaults from llm2vec_config.json when the model folder has one.
     Llm2VecConfig llm2vec;
-    // Token budget of one forward pass (padded tokens, B * T_max).
-    int64_t max_batch_tokens = 8192;
+    // Token budget of one forward pass (padded tokens, B * T_max); 0 picks
+    // one: on the CPU, small enough that the largest activation (tokens x
+    // intermediate size) stays in malloc's heap (see TuneHostMalloc),
+    // between 512 and 16384; on a GPU, 16384.
+    int64_t max_batch_tokens = 0;
     // Intra-op threads for CPU math; 0 = $OMP_NUM_THREADS if set, else all
     // cores. Process-wide (libtorch's setting).
     int num_threads = 0;
@@ -94,6 +97,8 @@ class Encoder {
   Transformer& mutable_transformer() { return *model_.transformer; }
   const LoadedModel& model() const { return model_; }
   const Options& options() const { return options_; }
+  // The token budget in force (Options::max_batch_tokens resolved).
+  int64_t max_batch_tokens() const { return max_batch_tokens_; }
   // Default pooling: llm2vec_config.json's, else mean.
   PoolingMode default_pooling() const;
 
@@ -108,6 +113,7 @@ class Encoder {
   LoadedModel model_;
   Options options_;
   int32_t pad_id_ = 0;
+  int64_t max_batch_tokens_ = 0;
 };
 
 }  // namespace llm2vec

@@ -264,6 +264,12 @@ absl::Status GgufFile::Parse() {
   return absl::OkStatus();
 }
 
+void GgufFile::ReleaseTensorPages(const GgufTensorInfo& tensor) const {
+  if (tensor.data != nullptr) {
+    file_->DontNeed(static_cast<size_t>(tensor.data - file_->data()), tensor.nbytes);
+  }
+}
+
 const GgufValue* GgufFile::Find(const std::string& key) const {
   auto it = metadata_.find(key);
   return it == metadata_.end() ? nullptr : &it->second;

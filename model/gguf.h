@@ -58,6 +58,10 @@ class GgufFile {
   const GgufValue* Find(const std::string& key) const;
   const GgufTensorInfo* FindTensor(const std::string& name) const;
 
+  // Drops the mapped pages of `tensor` from memory once it has been copied
+  // out (they are read back from the file if touched again).
+  void ReleaseTensorPages(const GgufTensorInfo& tensor) const;
+
   // Typed accessors: NotFound when absent, InvalidArgument on a type mismatch.
   absl::StatusOr<std::string> GetString(const std::string& key) const;
   absl::StatusOr<int64_t> GetInt(const std::string& key) const;

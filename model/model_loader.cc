@@ -127,6 +127,7 @@ absl::StatusOr<std::unique_ptr<Transformer>> LoadGgufModel(const GgufFile& file,
           "; quantized tensors are not supported (supported: F32, F16, BF16)"));
     }
     at::Tensor w = CopyToTensor(t.data, src, shape, device, dtype);
+    file.ReleaseTensorPages(t);
     const bool is_q = absl::EndsWith(name, "q_proj.weight");
     const bool is_k = absl::EndsWith(name, "k_proj.weight");
     if (unpermute && (is_q || is_k)) {

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
+#include <malloc.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -60,6 +61,12 @@ absl::Status CheckDeviceDtype(at::Device device, at::ScalarType dtype) {
         "matmul); use float32 or bfloat16");
   }
   return absl::OkStatus();
+}
+
+void TuneHostMalloc() {
+  mallopt(M_MMAP_THRESHOLD, static_cast<int>(kHostHeapBlockBytes));
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 64 << 20);
 }
 
 }  // namespace llm2vec

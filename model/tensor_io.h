@@ -25,6 +25,18 @@ absl::StatusOr<at::Device> ParseDevice(const std::string& name);
 // float16 matmul).
 absl::Status CheckDeviceDtype(at::Device device, at::ScalarType dtype);
 
+// Tunes glibc malloc for tensor work on the host, once per process (call it
+// early in main). libtorch's CPU allocator takes every activation from
+// malloc; by default glibc serves large blocks with fresh mmaps and gives
+// freed memory back at once, so each layer's activations page-fault anew
+// (measured: ~40% of CPU encode time in the kernel). This keeps blocks up
+// to 32 MiB in the heap and keeps up to 1 GiB of freed heap for reuse.
+void TuneHostMalloc();
+
+// The largest block glibc keeps in its heap after TuneHostMalloc(); the
+// encoder sizes CPU forward passes so activations stay below it.
+inline constexpr int64_t kHostHeapBlockBytes = int64_t{32} << 20;
+
 }  // namespace llm2vec
 
 #endif  // LLM2VEC_MODEL_TENSOR_IO_H_

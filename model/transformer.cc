@@ -1,6 +1,8 @@
 #include "model/transformer.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+#include <torch/version.h>
 
 #include <cmath>
 
@@ -35,6 +37,12 @@ at::Tensor RopeInverseFrequencies(const ModelConfig& c, at::Device device) {
     inv[i] = static_cast<float>(f);
   }
   return at::tensor(inv, at::TensorOptions().dtype(at::kFloat)).to(device);
+}
+
+// In-place updates of activations are safe only when no autograd graph
+// records them.
+bool InPlaceAllowed(const ForwardOptions& options) {
+  return !options.train && !c10::GradMode::is_enabled();
 }
 
 // HF `rotate_half`: (x1, x2) -> (-x2, x1) over the last dim.
@@ -115,6 +123,21 @@ at::Tensor Transformer::Attention(const at::Tensor& x, int layer, const at::Tens
   // Rotary position embedding on queries and keys (HF rotate_half form).
   q = q * cos + RotateHalf(q) * sin;  // (B, H, T, D)
   k = k * cos + RotateHalf(k) * sin;  // (B, K, T, D)
+#if TORCH_VERSION_MAJOR >= 2
+  // libtorch 2.x on a GPU: the fused attention kernels. K/V heads are
+  // repeated for GQA (query head h reads KV head h / G).
+  if (x.is_cuda()) {
+    if (G > 1) {
+      k = k.unsqueeze(2).expand({B, K, G, T, D}).reshape({B, H, T, D});
+      v = v.unsqueeze(2).expand({B, K, G, T, D}).reshape({B, H, T, D});
+    }
+    at::Tensor out = at::scaled_dot_product_attention(
+        q, k, v, mask.to(q.scalar_type()),
+        options.train ? options.attention_dropout : 0.0);              // (B, H, T, D)
+    out = out.transpose(1, 2).reshape({B, T, H * D});                 // (B, T, H*D)
+    return Project(out, layer, kOProj, at::Tensor(), options);        // (B, T, C)
+  }
+#endif
   // Grouped-query attention without copying K/V: query head h = kv*G + g
   // reads KV head kv, so fold the G query heads of a group into the rows.
   q = q.contiguous().view({B, K, G * T, D});                            // (B, K, G*T, D)
@@ -133,7 +156,11 @@ at::Tensor Transformer::Mlp(const at::Tensor& x, int layer, const ForwardOptions
   // SwiGLU: down(silu(gate(x)) * up(x)).
   at::Tensor gate = Project(x, layer, kGateProj, at::Tensor(), options);  // (B, T, F)
   at::Tensor up = Project(x, layer, kUpProj, at::Tensor(), options);      // (B, T, F)
-  return Project(at::silu(gate) * up, layer, kDownProj, at::Tensor(), options);  // (B, T, C)
+  // Without autograd, reuse gate's memory: (B, T, F) is the largest
+  // activation of the model.
+  at::Tensor act = InPlaceAllowed(options) ? at::silu_(gate).mul_(up) : at::silu(gate) * up;
+  up.reset();
+  return Project(act, layer, kDownProj, at::Tensor(), options);  // (B, T, C)
 }
 
 at::Tensor Transformer::Forward(const at::Tensor& ids, const at::Tensor& lengths,
@@ -156,14 +183,19 @@ at::Tensor Transformer::Forward(const at::Tensor& ids, const at::Tensor& lengths
   at::Tensor emb = at::cat({freqs, freqs}, -1);                 // (T, D)
   at::Tensor cos = emb.cos().to(dtype());
   at::Tensor sin = emb.sin().to(dtype());
-  // Token embeddings.
+  // Token embeddings (a fresh tensor, so the residual can be updated in
+  // place when no autograd graph is recorded).
+  const bool inplace = InPlaceAllowed(options);
   at::Tensor x = at::embedding(weights_.embed_tokens, tokens);  // (B, T, C)
   for (int l = 0; l < static_cast<int>(weights_.layers.size()); ++l) {
     const LayerWeights& w = weights_.layers[l];
     // Pre-norm attention with residual.
-    x = x + Attention(RmsNorm(x, w.input_layernorm), l, cos, sin, mask, options);
+    at::Tensor attn = Attention(RmsNorm(x, w.input_layernorm), l, cos, sin, mask, options);
+    x = inplace ? x.add_(attn) : x + attn;
+    attn.reset();
     // Pre-norm SwiGLU MLP with residual.
-    x = x + Mlp(RmsNorm(x, w.post_attention_layernorm), l, options);
+    at::Tensor mlp = Mlp(RmsNorm(x, w.post_attention_layernorm), l, options);
+    x = inplace ? x.add_(mlp) : x + mlp;
   }
   return RmsNorm(x, weights_.norm);  // (B, T, C)
 }
@@ -173,7 +205,7 @@ at::Tensor Transformer::Logits(const at::Tensor& hidden) const {
 }
 
 void Transformer::MergeLora(const LoraWeights& lora) {
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   for (size_t l = 0; l < lora.layers.size() && l < weights_.layers.size(); ++l) {
     for (int p = 0; p < kNumProjections; ++p) {
       const LoraPair& pair = lora.layers[l][p];

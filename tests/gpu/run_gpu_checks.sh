@@ -24,9 +24,11 @@ python3 -c 'import torch;print("torch", torch.__version__, "cuda", torch.version
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee -a "$OUT/env.txt"
 time cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$TORCH_PREFIX;$PREFIX/usr;$LIBDIR/cmake" \
-  -DPCRE2_INCLUDE_DIR="$PREFIX/usr/include" >"$OUT/cmake.log" 2>&1 || { tail -40 "$OUT/cmake.log"; exit 1; }
+  -DPCRE2_INCLUDE_DIR="$PREFIX/usr/include" -DPCRE2_LIBRARY="$LIBDIR/libpcre2-8.so" \
+  -DLLM2VEC_WERROR=OFF >"$OUT/cmake.log" 2>&1 || { tail -40 "$OUT/cmake.log"; exit 1; }
 time cmake --build build-gpu --target model_test encoder_bench llm2vec -j16 >"$OUT/build.log" 2>&1 \
   || { grep -E "error" -A3 "$OUT/build.log" | head -60; exit 1; }
+grep -c "warning" "$OUT/build.log" | sed 's/^/compiler warnings with this toolchain: /' 
 echo "== golden tests on cuda, float32 =="
 LLM2VEC_TEST_DEVICE=cuda LLM2VEC_TEST_DTYPE=float32 ./build-gpu/tests/model/model_test \
   --gtest_filter='*Golden*:*Greedy*' 2>&1 | tee "$OUT/golden_cuda_fp32.txt" | grep -E "^\[  (PASSED|FAILED)|Failure|rel|OK \]" | head -40
