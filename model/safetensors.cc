@@ -167,8 +167,8 @@ absl::Status WriteSafetensors(const std::string& path,
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
     header[name] = {{"dtype", t.dtype}, {"shape", t.shape},
-                    {"data_offsets", {offset, offset + t.bytes.size()}}};
-    offset += t.bytes.size();
+                    {"data_offsets", {offset, offset + t.nbytes}}};
+    offset += t.nbytes;
   }
   std::string head = header.dump();
   while ((8 + head.size()) % 8 != 0) head.push_back(' ');  // align data to 8 bytes
@@ -193,7 +193,7 @@ absl::Status WriteSafetensors(const std::string& path,
   };
   uint64_t len = head.size();
   bool ok = write_all(&len, 8) && write_all(head.data(), head.size());
-  for (const auto& [name, t] : tensors) ok = ok && write_all(t.bytes.data(), t.bytes.size());
+  for (const auto& [name, t] : tensors) ok = ok && write_all(t.data, t.nbytes);
   ok = ok && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {

@@ -57,11 +57,13 @@ class SafetensorsArchive {
 int SafetensorsDtypeSize(const std::string& dtype);
 
 // Writes `tensors` (name -> (dtype, shape, bytes)) as a safetensors file,
-// atomically (temp file + fsync + rename). Used for adapters and tests.
+// atomically (temp file + fsync + rename), streaming each tensor's bytes
+// from where they are (no copy). Used for adapters, tools and tests.
 struct SafetensorsEntry {
   std::string dtype;
   std::vector<int64_t> shape;
-  std::string bytes;
+  const void* data = nullptr;  // must stay valid during the write
+  uint64_t nbytes = 0;
 };
 absl::Status WriteSafetensors(const std::string& path,
                               const std::map<std::string, SafetensorsEntry>& tensors);

@@ -21,8 +21,12 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "client/flags.h"
 #include "model/encoder.h"
+#include "model/model_loader.h"
+#include "model/safetensors.h"
 #include "model/tensor_io.h"
 #include "model/tokenizer.h"
 
@@ -145,6 +149,35 @@ double TokenizerMbPerSecond(const Tokenizer& tok, const std::string& text) {
   return text.size() / 1e6 / secs + 0 * static_cast<double>(ids);
 }
 
+// Writes `model` as a Hugging Face folder (config.json, model.safetensors,
+// a tokenizer.json copied from `tokenizer_json`), for load benchmarks.
+absl::Status SaveHfFolder(const Transformer& model, const std::string& dir,
+                          const std::string& tokenizer_json) {
+  const ModelConfig& c = model.config();
+  if (::system(("mkdir -p '" + dir + "'").c_str()) != 0) {
+    return absl::InternalError("cannot create " + dir);
+  }
+  nlohmann::json config = {
+      {"model_type", "llama"}, {"architectures", {"LlamaForCausalLM"}},
+      {"hidden_size", c.hidden_size}, {"intermediate_size", c.intermediate_size},
+      {"num_hidden_layers", c.num_layers}, {"num_attention_heads", c.num_heads},
+      {"num_key_value_heads", c.num_kv_heads}, {"vocab_size", c.vocab_size},
+      {"rms_norm_eps", c.rms_norm_eps}, {"rope_theta", c.rope_theta},
+      {"max_position_embeddings", c.max_position_embeddings},
+      {"tie_word_embeddings", c.tie_word_embeddings}, {"torch_dtype", "float32"}};
+  std::ofstream(dir + "/config.json") << config.dump(2);
+  std::ifstream tok_in(tokenizer_json, std::ios::binary);
+  std::ofstream(dir + "/tokenizer.json", std::ios::binary) << tok_in.rdbuf();
+  TransformerWeights& w = const_cast<Transformer&>(model).mutable_weights();
+  std::map<std::string, SafetensorsEntry> tensors;
+  for (const auto& [name, slot] : HfParameterTable(c, w)) {
+    at::Tensor t = *slot;
+    tensors[name] = {"F32", t.sizes().vec(), t.data_ptr(),
+                     static_cast<uint64_t>(t.numel()) * sizeof(float)};
+  }
+  return WriteSafetensors(dir + "/model.safetensors", tensors);
+}
+
 int Main(int argc, char** argv) {
   FlagSet flags("encoder_bench", "Encoder throughput, matmul efficiency, memory, tokenizer speed.",
                 "");
@@ -158,6 +191,12 @@ int Main(int argc, char** argv) {
   flags.Int("threads", &threads, "N", "CPU threads (0 = all cores)", 0);
   flags.Int("batch-tokens", &batch_tokens, "N",
             "encoder token budget per forward pass (0 = the encoder's default)", 0);
+  std::string save_hf, load_model;
+  flags.String("save-hf", &save_hf, "DIR",
+               "write the random model as a Hugging Face folder to DIR, then exit");
+  flags.String("model", &load_model, "PATH",
+               "load this model (e.g. one written by --save-hf) instead of random weights, "
+               "and report load time and peak RSS during the load");
   bool default_malloc = false;
   flags.Bool("default-malloc", &default_malloc, "skip TuneHostMalloc (for comparison)");
   flags.String("testdata", &testdata, "DIR", "the shared test data pack (tokenizers, text)");
@@ -188,8 +227,38 @@ int Main(int argc, char** argv) {
   ModelConfig config = Shape(shape);
   auto t_init = Clock::now();
   LoadedModel model;
-  model.transformer = std::make_unique<Transformer>(config, RandomWeights(config, options));
-  model.tokenizer = AnyTokenizer(testdata + "/tokenizers/llama2-from-gguf/tokenizer.json");
+  const std::string tokenizer_json = testdata + "/tokenizers/llama2-from-gguf/tokenizer.json";
+  if (!load_model.empty()) {
+    ResetPeakRss();
+    LoadOptions load;
+    load.device = device_name;
+    load.dtype = dtype_name;
+    auto loaded = LoadModel(load_model, load);
+    if (!loaded.ok()) {
+      std::cerr << "encoder_bench: " << loaded.status() << "\n";
+      return 1;
+    }
+    model = std::move(*loaded);
+    config = model.transformer->config();
+    const double w_mb = model.transformer->WeightBytes() / 1048576.0;
+    const double peak = PeakRssMbSinceReset();
+    std::printf("load: %s (%s) in %.1f s; peak RSS during load %.0f MB = %.0f MB before + "
+                "%.2f x the %.0f MB of weights (target <= 1.3 x)\n",
+                load_model.c_str(), model.format.c_str(), Seconds(t_init), peak, rss0,
+                (peak - rss0) / w_mb, w_mb);
+  } else {
+    model.transformer = std::make_unique<Transformer>(config, RandomWeights(config, options));
+    model.tokenizer = AnyTokenizer(tokenizer_json);
+  }
+  if (!save_hf.empty()) {
+    auto t_save = Clock::now();
+    if (auto s = SaveHfFolder(*model.transformer, save_hf, tokenizer_json); !s.ok()) {
+      std::cerr << "encoder_bench: " << s << "\n";
+      return 1;
+    }
+    std::printf("wrote %s in %.1f s\n", save_hf.c_str(), Seconds(t_save));
+    return 0;
+  }
   const double weight_mb = model.transformer->WeightBytes() / 1048576.0;
   std::printf("shape %s: hidden %ld, layers %ld, heads %ld, ffn %ld, vocab %ld; %.0f MB %s "
               "weights on %s (built in %.1f s); %d CPU threads; libtorch %s\n",

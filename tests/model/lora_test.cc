@@ -57,6 +57,7 @@ std::string WriteTestAdapter(const ModelConfig& config, int64_t r, double alpha,
   std::ofstream(dir + "/adapter_config.json") << cfg.dump(2);
   at::manual_seed(seed);
   std::map<std::string, SafetensorsEntry> tensors;
+  std::vector<at::Tensor> storage;  // keeps the bytes alive until written
   for (int64_t l = 0; l < config.num_layers; ++l) {
     for (const std::string& m : modules) {
       const bool attn = m == "q_proj" || m == "k_proj" || m == "v_proj" || m == "o_proj";
@@ -68,11 +69,9 @@ std::string WriteTestAdapter(const ModelConfig& config, int64_t r, double alpha,
         std::vector<int64_t> s = is_b ? std::vector<int64_t>{shape[0], r}
                                       : std::vector<int64_t>{r, shape[1]};
         at::Tensor t = at::randn(s, at::kFloat) * 0.1;
-        SafetensorsEntry e;
-        e.dtype = "F32";
-        e.shape = s;
-        e.bytes.assign(static_cast<const char*>(t.data_ptr()), t.numel() * sizeof(float));
-        tensors[prefix + (is_b ? ".lora_B.weight" : ".lora_A.weight")] = std::move(e);
+        storage.push_back(t);
+        tensors[prefix + (is_b ? ".lora_B.weight" : ".lora_A.weight")] = {
+            "F32", s, t.data_ptr(), static_cast<uint64_t>(t.numel() * sizeof(float))};
       }
     }
   }

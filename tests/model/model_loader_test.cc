@@ -100,10 +100,12 @@ TEST(ModelLoaderTest, ErrorsOnMissingTensorAndShapeMismatch) {
     std::map<std::string, SafetensorsEntry> kept;
     for (const auto& [name, v] : (*archive)->tensors()) {
       if (name == "model.layers.2.mlp.up_proj.weight") continue;
-      kept[name] = {v.dtype, v.shape, std::string(reinterpret_cast<const char*>(v.data), v.nbytes)};
+      kept[name] = {v.dtype, v.shape, v.data, v.nbytes};
     }
-    archive->reset();
+    // The write goes to a temp file renamed over the mapped one, so the
+    // map stays valid while it streams from it.
     ASSERT_TRUE(WriteSafetensors(m.dir() + "/model.safetensors", kept).ok());
+    archive->reset();
   }
   ExpectLoadError(m.dir(), {"model.layers.2.mlp.up_proj.weight", "missing"});
   // Shape disagreeing with config.json.
