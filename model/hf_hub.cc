@@ -1,14 +1,21 @@
 #include "model/hf_hub.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "model/hf_download.h"
 #include "model/mapped_file.h"
 
 namespace llm2vec {
@@ -19,26 +26,112 @@ bool Exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+bool IsFile(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool IsDir(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v == nullptr ? "" : v;
 }
 
-bool IsRepoId(const std::string& s) {
-  std::vector<std::string> parts = absl::StrSplit(s, '/');
-  if (parts.size() != 2 || parts[0].empty() || parts[1].empty()) return false;
-  for (const std::string& p : parts) {
-    if (p == "." || p == "..") return false;
-    for (char c : p) {
-      if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
-        return false;
-      }
+// One part of a repo id or file path: [A-Za-z0-9._-]+, not "." or "..".
+bool IsPlainName(absl::string_view part) {
+  if (part.empty() || part == "." || part == "..") return false;
+  for (char c : part) {
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+      return false;
     }
   }
   return true;
 }
 
+// The .gguf files under `dir` (recursively), relative to it.
+void ListGgufFiles(const std::string& dir, const std::string& prefix,
+                   std::vector<std::string>* out) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    const std::string path = dir + "/" + name;
+    if (IsDir(path)) {
+      ListGgufFiles(path, prefix + name + "/", out);
+    } else if (absl::EndsWith(name, ".gguf") && IsFile(path)) {
+      out->push_back(prefix + name);
+    }
+  }
+  ::closedir(d);
+}
+
+// The path to load from a cached snapshot folder of `ref` (the folder, or
+// its one .gguf file), or "" when the snapshot lacks the files a model
+// needs (a partial download, or one of single files by other tools).
+absl::StatusOr<std::string> ModelPathInSnapshot(const std::string& snapshot,
+                                                const HubReference& ref) {
+  if (IsFile(snapshot + "/config.json")) {
+    if (IsFile(snapshot + "/model.safetensors")) return snapshot;
+    const std::string index = snapshot + "/model.safetensors.index.json";
+    if (!IsFile(index)) return std::string();
+    auto text = ReadFileToString(index);
+    if (!text.ok()) return text.status();
+    auto j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object()) {
+      return snapshot;  // the loader explains what is wrong with it
+    }
+    for (const auto& shard : j["weight_map"]) {
+      if (shard.is_string() && !IsFile(snapshot + "/" + shard.get<std::string>())) {
+        return std::string();
+      }
+    }
+    return snapshot;
+  }
+  if (IsFile(snapshot + "/adapter_config.json") &&
+      IsFile(snapshot + "/adapter_model.safetensors")) {
+    return snapshot;
+  }
+  std::vector<std::string> ggufs;
+  ListGgufFiles(snapshot, "", &ggufs);
+  if (ggufs.size() > 1) return SeveralGgufFilesError(ref, ggufs);
+  if (ggufs.size() == 1) return snapshot + "/" + ggufs[0];
+  return std::string();
+}
+
 }  // namespace
+
+std::string HubReference::ToString() const {
+  return absl::StrCat(repo_id, filename.empty() ? "" : "/", filename, "@", revision);
+}
+
+absl::StatusOr<HubReference> ParseHubReference(const std::string& s) {
+  HubReference ref;
+  std::string id = s;
+  if (size_t at = id.find('@'); at != std::string::npos) {
+    ref.revision = id.substr(at + 1);
+    id = id.substr(0, at);
+  }
+  const std::vector<absl::string_view> parts = absl::StrSplit(id, '/');
+  bool ok = parts.size() >= 2 && IsPlainName(ref.revision);
+  for (absl::string_view part : parts) ok = ok && IsPlainName(part);
+  if (parts.size() > 2) {
+    ref.filename = std::string(id.substr(parts[0].size() + parts[1].size() + 2));
+    ok = ok && absl::EndsWith(ref.filename, ".gguf");
+  }
+  if (!ok) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", s,
+                     "' is not a hub id of the form org/name[@revision] or "
+                     "org/name/file.gguf[@revision]"));
+  }
+  ref.repo_id = absl::StrCat(parts[0], "/", parts[1]);
+  return ref;
+}
 
 std::string HfHubCacheDir() {
   if (std::string v = Env("HF_HUB_CACHE"); !v.empty()) return v;
@@ -48,39 +141,65 @@ std::string HfHubCacheDir() {
   return Env("HOME") + "/.cache/huggingface/hub";
 }
 
+std::string HubRepoCacheDir(const std::string& cache_dir, const std::string& repo_id) {
+  return absl::StrCat(cache_dir, "/models--", absl::StrReplaceAll(repo_id, {{"/", "--"}}));
+}
+
 absl::StatusOr<std::string> ResolveModelPath(const std::string& path_or_id) {
   if (path_or_id.empty()) return absl::InvalidArgumentError("model path or id is empty");
   if (Exists(path_or_id)) return path_or_id;
-  std::string id = path_or_id;
-  std::string revision = "main";
-  if (size_t at = id.find('@'); at != std::string::npos) {
-    revision = id.substr(at + 1);
-    id = id.substr(0, at);
-  }
-  if (!IsRepoId(id) || revision.empty() || revision.find('/') != std::string::npos ||
-      revision == "..") {
+  auto ref = ParseHubReference(path_or_id);
+  if (!ref.ok()) {
     return absl::NotFoundError(absl::StrCat("model '", path_or_id,
                                             "' is neither an existing path nor a hub id of "
-                                            "the form org/name[@revision]"));
+                                            "the form org/name[@revision] or "
+                                            "org/name/file.gguf[@revision]"));
   }
-  const std::string repo_dir =
-      absl::StrCat(HfHubCacheDir(), "/models--", absl::StrReplaceAll(id, {{"/", "--"}}));
-  std::string commit = revision;
-  const std::string ref = repo_dir + "/refs/" + revision;
-  if (Exists(ref)) {
-    auto text = ReadFileToString(ref);
+  const std::string cache_dir = HfHubCacheDir();
+  const std::string repo_dir = HubRepoCacheDir(cache_dir, ref->repo_id);
+  std::string commit = ref->revision;
+  const std::string ref_file = repo_dir + "/refs/" + ref->revision;
+  if (Exists(ref_file)) {
+    auto text = ReadFileToString(ref_file);
     if (!text.ok()) return text.status();
     commit = std::string(absl::StripAsciiWhitespace(*text));
   }
   const std::string snapshot = repo_dir + "/snapshots/" + commit;
-  if (!Exists(snapshot)) {
-    return absl::NotFoundError(absl::StrCat(
-        "model '", path_or_id, "' is not a local path and is not in the Hugging Face cache (",
-        Exists(repo_dir) ? "no snapshot for revision '" + revision + "' in " + repo_dir
-                         : "looked for " + repo_dir,
-        "); download it first, e.g. `huggingface-cli download ", id, "`"));
+  const bool offline = HubOfflineFromEnv();
+  if (IsDir(snapshot)) {
+    if (!ref->filename.empty()) {
+      if (IsFile(snapshot + "/" + ref->filename)) return snapshot + "/" + ref->filename;
+    } else {
+      auto path = ModelPathInSnapshot(snapshot, *ref);
+      if (!path.ok()) return path.status();
+      if (!path->empty()) return *path;
+      // Incomplete: offline, the loader names what is missing.
+      if (offline) return snapshot;
+    }
   }
-  return snapshot;
+
+  const std::string looked_at = absl::StrCat(
+      "model '", path_or_id, "' is not a local path and is not in the Hugging Face cache (",
+      Exists(repo_dir)
+          ? absl::StrCat("no complete snapshot for revision '", ref->revision, "' in ", repo_dir)
+          : "looked for " + repo_dir,
+      ")");
+  if (offline) {
+    return absl::NotFoundError(
+        absl::StrCat(looked_at,
+                     ", and HF_HUB_OFFLINE=1 forbids downloading it; unset HF_HUB_OFFLINE, or "
+                     "download it elsewhere, e.g. `huggingface-cli download ",
+                     ref->repo_id, "`"));
+  }
+  HubDownloadOptions options = HubDownloadOptionsFromEnv();
+  options.cache_dir = cache_dir;
+  auto downloaded = DownloadFromHub(*ref, options);
+  if (!downloaded.ok()) {
+    return absl::Status(
+        downloaded.status().code(),
+        absl::StrCat(looked_at, ", and downloading it failed: ", downloaded.status().message()));
+  }
+  return downloaded;
 }
 
 }  // namespace llm2vec

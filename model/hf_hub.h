@@ -1,11 +1,16 @@
 // Resolves a model reference to a local path: an existing file or folder
-// is used as is; otherwise `org/name[@revision]` is looked up in the
-// standard Hugging Face cache layout, so a cache filled by Python tools is
-// reused offline:
+// is used as is; otherwise `org/name[@revision]` (or one file of a repo,
+// `org/name/file.gguf[@revision]`) is looked up in the standard Hugging Face
+// cache layout, so a cache filled by Python tools is reused offline:
 //   $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub,
 //   else ~/.cache/huggingface/hub
 //   /models--org--name/snapshots/<commit>/   (revision: commit hash, or a
 //   branch/tag whose commit is in refs/<revision>; default "main").
+// What the cache lacks is downloaded from the hub into it (see
+// model/hf_download.h), unless $HF_HUB_OFFLINE=1.
+//
+// Threading: thread-safe; concurrent resolves of one model, in this or other
+// processes, share the download through the cache's lock files.
 #ifndef LLM2VEC_MODEL_HF_HUB_H_
 #define LLM2VEC_MODEL_HF_HUB_H_
 
@@ -15,10 +20,34 @@
 
 namespace llm2vec {
 
+// A model on the hub.
+struct HubReference {
+  // "org/name".
+  std::string repo_id;
+  // A branch, tag or commit hash.
+  std::string revision = "main";
+  // "" for the repository; else the path of one .gguf file in it.
+  std::string filename;
+
+  // "org/name[/file]@revision", for messages.
+  std::string ToString() const;
+};
+
+// Parses `org/name[@revision]` or `org/name/path/file.gguf[@revision]`;
+// InvalidArgument naming `s` when it is neither.
+absl::StatusOr<HubReference> ParseHubReference(const std::string& s);
+
 // The hub cache root as described above.
 std::string HfHubCacheDir();
 
-// A local path for `path_or_id`; NotFound names every place looked at.
+// The folder of `repo_id` in the cache at `cache_dir`:
+// `<cache_dir>/models--org--name`.
+std::string HubRepoCacheDir(const std::string& cache_dir, const std::string& repo_id);
+
+// A local path for `path_or_id`: the path itself, a snapshot folder, or a
+// .gguf file in one (for a repository whose only weights are one .gguf).
+// NotFound names every place looked at, and why a download did not happen
+// or failed.
 absl::StatusOr<std::string> ResolveModelPath(const std::string& path_or_id);
 
 }  // namespace llm2vec
