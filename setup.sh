@@ -14,8 +14,10 @@ log() { echo "setup: $*" >&2; }
 PACKAGES=(
   build-essential cmake pkg-config ca-certificates curl
   libtorch-dev libopenblas0-openmp
-  libabsl-dev nlohmann-json3-dev libpcre2-dev
+  libabsl-dev nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  prometheus-cpp-dev libcivetweb-dev prometheus
 )
 
 missing=()

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "client/flags.h"
+#include "client/remote_commands.h"
 #include "client/text_input.h"
 #include "model/encoder.h"
 #include "model/hf_hub.h"
@@ -35,10 +36,16 @@ constexpr char kUsage[] =
     "LLM2Vec: bidirectional attention, mean pooling over the text's tokens,\n"
     "optional LoRA adapters (MNTP, SimCSE).\n"
     "\n"
-    "Commands:\n"
-    "  encode     embed texts with a local model (no server needed)\n"
-    "  tokenize   print the token ids of texts\n"
+    "Offline commands (a local model, no server):\n"
+    "  encode     embed texts\n"
+    "  tokenize   print the token ids of texts (also --server)\n"
     "  generate   greedy decoding from BOS (checks the causal path)\n"
+    "\n"
+    "Commands against a running llm2vec-server (--server HOST:PORT):\n"
+    "  embed      embed texts (same input and output forms as encode)\n"
+    "  similarity cosine similarity of pairs, or ranking against a query\n"
+    "  info       what the server serves\n"
+    "  bench      load generator: throughput and latency percentiles\n"
     "\n"
     "Run `llm2vec <command> --help` for the flags of a command.\n";
 
@@ -239,16 +246,25 @@ int RunTokenize(int argc, char** argv) {
   FlagSet flags("llm2vec tokenize",
                 "Prints {\"index\":i,\"ids\":[...]} per input text (same input forms as encode).",
                 "LLM2VEC_");
-  std::string model, tokenizer_path, input;
+  std::string model, tokenizer_path, input, server;
   bool no_special = false, jsonl = false;
   flags.String("model", &model, "PATH_OR_ID", "take the tokenizer of this model");
+  flags.String("server", &server, "HOST:PORT", "ask a running llm2vec-server instead");
   flags.String("tokenizer", &tokenizer_path, "FILE", "a tokenizer.json or .gguf file");
   flags.Bool("no-special-tokens", &no_special, "do not add BOS/EOS from the template");
   flags.String("input", &input, "FILE", "input file [default: stdin]");
   flags.Bool("jsonl", &jsonl, "read JSON lines");
   if (int rc = ParseFlags(flags, argc, argv); rc >= 0) return rc;
+  if (!server.empty()) {
+    if (!model.empty() || !tokenizer_path.empty()) {
+      return Fail("give exactly one of --model, --tokenizer or --server");
+    }
+    auto records = ReadInput(input, jsonl);
+    if (!records.ok()) return Fail(std::string(records.status().message()));
+    return RunRemoteTokenize(server, *records, !no_special);
+  }
   if (model.empty() == tokenizer_path.empty()) {
-    return Fail("give exactly one of --model or --tokenizer");
+    return Fail("give exactly one of --model, --tokenizer or --server");
   }
   std::unique_ptr<Tokenizer> tokenizer;
   if (!tokenizer_path.empty()) {
@@ -322,5 +338,9 @@ int main(int argc, char** argv) {
   if (command == "encode") return llm2vec::RunEncode(argc, argv);
   if (command == "tokenize") return llm2vec::RunTokenize(argc, argv);
   if (command == "generate") return llm2vec::RunGenerate(argc, argv);
+  if (command == "embed") return llm2vec::RunRemoteEmbed(argc, argv);
+  if (command == "similarity") return llm2vec::RunRemoteSimilarity(argc, argv);
+  if (command == "info") return llm2vec::RunRemoteInfo(argc, argv);
+  if (command == "bench") return llm2vec::RunBench(argc, argv);
   return llm2vec::Fail(absl::StrCat("unknown command '", command, "' (see llm2vec --help)"));
 }

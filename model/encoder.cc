@@ -122,7 +122,8 @@ PoolingMode Encoder::default_pooling() const {
   return options_.llm2vec.pooling_mode.value_or(PoolingMode::kMean);
 }
 
-absl::StatusOr<PreparedInput> Encoder::Prepare(const EncodeInput& input) const {
+absl::StatusOr<PreparedInput> Encoder::Prepare(const EncodeInput& input, int64_t max_tokens,
+                                               Truncation truncation) const {
   const Tokenizer& tok = *model_.tokenizer;
   const Llm2VecConfig& cfg = options_.llm2vec;
   // Long documents are cut by words until they fit doc_max_length tokens.
@@ -137,11 +138,30 @@ absl::StatusOr<PreparedInput> Encoder::Prepare(const EncodeInput& input) const {
   const std::string full = instruction.empty() ? text : absl::StrCat(instruction, " ", text);
   PreparedInput out;
   out.ids = tok.Encode(full, /*add_special_tokens=*/true);
-  if (static_cast<int64_t>(out.ids.size()) > cfg.max_length) out.ids.resize(cfg.max_length);
-  out.pooled = cfg.skip_instruction
-                   ? std::min<int64_t>(static_cast<int64_t>(n_text), out.ids.size())
-                   : static_cast<int64_t>(out.ids.size());
   if (out.ids.empty()) return absl::InvalidArgumentError("text has no tokens");
+  const int64_t limit = max_tokens > 0 ? max_tokens : cfg.max_length;
+  const int64_t n = static_cast<int64_t>(out.ids.size());
+  // Special tokens at the front (BOS) are not text: they are never pooled.
+  const bool bos_first = tok.IsSpecial(out.ids.front());
+  if (n > limit) {
+    switch (truncation) {
+      case Truncation::kNone:
+        return absl::InvalidArgumentError(absl::StrCat(
+            "has ", n, " tokens; the limit is ", limit, " and truncation is off"));
+      case Truncation::kEnd:
+        out.ids.resize(limit);
+        break;
+      case Truncation::kStart: {
+        const int64_t keep_front = bos_first && limit > 1 ? 1 : 0;
+        out.ids.erase(out.ids.begin() + keep_front, out.ids.begin() + (n - limit + keep_front));
+        break;
+      }
+    }
+  }
+  const int64_t len = static_cast<int64_t>(out.ids.size());
+  out.pooled = cfg.skip_instruction
+                   ? std::min<int64_t>(static_cast<int64_t>(n_text), len - (bos_first ? 1 : 0))
+                   : len;
   return out;
 }
 

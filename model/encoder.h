@@ -75,9 +75,18 @@ class Encoder {
 
   static absl::StatusOr<std::unique_ptr<Encoder>> Create(LoadedModel model, const Options& options);
 
-  // Tokenizes one input as LLM2Vec does. InvalidArgument when the text has
-  // no tokens to pool.
-  absl::StatusOr<PreparedInput> Prepare(const EncodeInput& input) const;
+  // How Prepare treats an input longer than its token limit.
+  enum class Truncation {
+    kNone,   // InvalidArgument naming the length and the limit
+    kEnd,    // keep the first tokens (the reference's behaviour)
+    kStart,  // keep the last tokens; a leading BOS stays first
+  };
+
+  // Tokenizes one input as LLM2Vec does, to at most `max_tokens` tokens
+  // (0: llm2vec_config's max_length). InvalidArgument when the text has no
+  // tokens at all, or is too long under Truncation::kNone.
+  absl::StatusOr<PreparedInput> Prepare(const EncodeInput& input, int64_t max_tokens = 0,
+                                        Truncation truncation = Truncation::kEnd) const;
 
   // Embeds prepared inputs, in order. Inputs are sorted by length and run in
   // batches of at most max_batch_tokens; results do not depend on batching.

@@ -1,0 +1,105 @@
+#include "client/embedding_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+
+namespace llm2vec {
+namespace {
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+}
+
+void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EmbeddingClient>> EmbeddingClient::Connect(const Options& options) {
+  if (options.target.empty()) return absl::InvalidArgumentError("server target is empty");
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  if (!options.load_balancing.empty()) args.SetLoadBalancingPolicyName(options.load_balancing);
+  auto channel =
+      grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
+  if (channel == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot create a channel to '", options.target, "'"));
+  }
+  return std::unique_ptr<EmbeddingClient>(new EmbeddingClient(options, std::move(channel)));
+}
+
+EmbeddingClient::EmbeddingClient(const Options& options, std::shared_ptr<grpc::Channel> channel)
+    : options_(options), channel_(std::move(channel)),
+      stub_(v1::EmbeddingService::NewStub(channel_)) {}
+
+absl::StatusOr<v1::EmbedResponse> EmbeddingClient::Embed(const v1::EmbedRequest& request) const {
+  grpc::ClientContext context;
+  SetDeadline(&context, options_.timeout);
+  v1::EmbedResponse response;
+  if (auto s = FromGrpc(stub_->Embed(&context, request, &response)); !s.ok()) return s;
+  return response;
+}
+
+absl::StatusOr<v1::SimilarityResponse> EmbeddingClient::Similarity(
+    const v1::SimilarityRequest& request) const {
+  grpc::ClientContext context;
+  SetDeadline(&context, options_.timeout);
+  v1::SimilarityResponse response;
+  if (auto s = FromGrpc(stub_->Similarity(&context, request, &response)); !s.ok()) return s;
+  return response;
+}
+
+absl::StatusOr<v1::TokenizeResponse> EmbeddingClient::Tokenize(
+    const v1::TokenizeRequest& request) const {
+  grpc::ClientContext context;
+  SetDeadline(&context, options_.timeout);
+  v1::TokenizeResponse response;
+  if (auto s = FromGrpc(stub_->Tokenize(&context, request, &response)); !s.ok()) return s;
+  return response;
+}
+
+absl::StatusOr<v1::InfoResponse> EmbeddingClient::Info() const {
+  grpc::ClientContext context;
+  SetDeadline(&context, options_.timeout);
+  v1::InfoResponse response;
+  if (auto s = FromGrpc(stub_->Info(&context, v1::InfoRequest(), &response)); !s.ok()) return s;
+  return response;
+}
+
+absl::Status EmbeddingClient::LoadAdapter(const std::string& name, const std::string& path) const {
+  grpc::ClientContext context;
+  SetDeadline(&context, options_.timeout);
+  v1::LoadAdapterRequest request;
+  request.set_name(name);
+  request.set_path(path);
+  v1::LoadAdapterResponse response;
+  return FromGrpc(stub_->LoadAdapter(&context, request, &response));
+}
+
+absl::Status EmbeddingClient::UnloadAdapter(const std::string& name) const {
+  grpc::ClientContext context;
+  SetDeadline(&context, options_.timeout);
+  v1::UnloadAdapterRequest request;
+  request.set_name(name);
+  v1::UnloadAdapterResponse response;
+  return FromGrpc(stub_->UnloadAdapter(&context, request, &response));
+}
+
+absl::StatusOr<bool> EmbeddingClient::Serving() const {
+  auto health = grpc::health::v1::Health::NewStub(channel_);
+  grpc::ClientContext context;
+  SetDeadline(&context, options_.timeout);
+  grpc::health::v1::HealthCheckResponse response;
+  if (auto s = FromGrpc(health->Check(&context, grpc::health::v1::HealthCheckRequest(), &response));
+      !s.ok()) {
+    return s;
+  }
+  return response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+}
+
+}  // namespace llm2vec

@@ -1,0 +1,387 @@
+#include "client/remote_commands.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "client/embedding_client.h"
+#include "client/flags.h"
+#include "client/text_input.h"
+#include "model/encoder.h"
+#include "model/model_loader.h"
+
+namespace llm2vec {
+namespace {
+
+int Fail(const std::string& message) {
+  std::cerr << "llm2vec: " << message << "\n";
+  return 2;
+}
+
+int ParseOrHelp(FlagSet& flags, int argc, char** argv) {
+  if (auto s = flags.Parse(argc, argv, 2); !s.ok()) return Fail(std::string(s.message()));
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return 0;
+  }
+  return -1;
+}
+
+absl::StatusOr<std::vector<TextRecord>> ReadRecords(const std::string& input, bool jsonl) {
+  const bool as_jsonl = jsonl || IsJsonlPath(input);
+  if (input.empty() || input == "-") return ReadTextRecords(std::cin, as_jsonl, "<stdin>");
+  std::ifstream in(input, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("--input: cannot open '", input, "'"));
+  return ReadTextRecords(in, as_jsonl, input);
+}
+
+// Flags shared by the commands that embed through a server.
+struct RemoteFlags {
+  std::string server = "127.0.0.1:50051";
+  std::string pooling, adapter, truncate = "end", encoding = "float32";
+  bool normalize = false;
+  int64_t dimensions = 0, priority = 0, timeout_s = 60;
+
+  void Register(FlagSet& flags, bool with_encoding) {
+    flags.String("server", &server, "HOST:PORT", "the llm2vec-server to call");
+    flags.String("pooling", &pooling, "MODE", "pooling [default: the server's]");
+    flags.Choices("pooling", {"mean", "weighted_mean", "last_token", "eos_token", "bos_token"});
+    flags.String("adapter", &adapter, "NAME", "named LoRA adapter loaded on the server");
+    flags.Bool("normalize", &normalize, "L2-normalise each embedding");
+    flags.Int("dimensions", &dimensions, "N", "keep the first N values (Matryoshka)", 0);
+    flags.String("truncate", &truncate, "SIDE", "what to do with too long inputs");
+    flags.Choices("truncate", {"none", "end", "start"});
+    flags.Int("priority", &priority, "N", "0 normal, 1 high", 0, 1000);
+    flags.Int("timeout-s", &timeout_s, "S", "deadline of each call", 1);
+    if (with_encoding) {
+      flags.String("encoding", &encoding, "ENC", "output encoding");
+      flags.Choices("encoding", {"float32", "int8", "binary"});
+    }
+  }
+
+  v1::EmbedOptions Options() const {
+    v1::EmbedOptions o;
+    static const std::map<std::string, v1::Pooling> kPooling = {
+        {"mean", v1::POOLING_MEAN},
+        {"weighted_mean", v1::POOLING_WEIGHTED_MEAN},
+        {"last_token", v1::POOLING_LAST_TOKEN},
+        {"eos_token", v1::POOLING_LAST_TOKEN},
+        {"bos_token", v1::POOLING_BOS_TOKEN}};
+    if (!pooling.empty()) o.set_pooling(kPooling.at(pooling));
+    o.set_normalize(normalize);
+    o.set_dimensions(static_cast<uint32_t>(dimensions));
+    o.set_truncate(truncate == "none"    ? v1::TRUNCATE_NONE
+                   : truncate == "start" ? v1::TRUNCATE_START
+                                         : v1::TRUNCATE_END);
+    o.set_adapter(adapter);
+    o.set_encoding(encoding == "int8"     ? v1::ENCODING_INT8
+                   : encoding == "binary" ? v1::ENCODING_BINARY
+                                          : v1::ENCODING_FLOAT32);
+    o.set_priority(static_cast<int32_t>(priority));
+    return o;
+  }
+
+  absl::StatusOr<std::unique_ptr<EmbeddingClient>> Connect() const {
+    EmbeddingClient::Options o;
+    o.target = server;
+    o.timeout = absl::Seconds(timeout_s);
+    return EmbeddingClient::Connect(o);
+  }
+};
+
+std::string StatusLine(const absl::Status& s) {
+  return absl::StrCat(absl::StatusCodeToString(s.code()), ": ", s.message());
+}
+
+}  // namespace
+
+int RunRemoteEmbed(int argc, char** argv) {
+  FlagSet flags("llm2vec embed",
+                "Embeds texts through a running llm2vec-server. Same input forms and JSON-lines\n"
+                "output as `llm2vec encode`, so the two are interchangeable in scripts.",
+                "LLM2VEC_");
+  RemoteFlags remote;
+  remote.Register(flags, /*with_encoding=*/true);
+  std::string instruction, input, output;
+  bool jsonl = false;
+  int64_t batch = 64;
+  flags.String("instruction", &instruction, "TEXT", "instruction for inputs without their own");
+  flags.String("input", &input, "FILE", "input file [default: stdin]");
+  flags.String("output", &output, "FILE", "output file [default: stdout]");
+  flags.Bool("jsonl", &jsonl, "read JSON lines");
+  flags.Int("batch", &batch, "N", "inputs per request", 1, 100000);
+  if (int rc = ParseOrHelp(flags, argc, argv); rc >= 0) return rc;
+  auto records = ReadRecords(input, jsonl);
+  if (!records.ok()) return Fail(std::string(records.status().message()));
+  auto client = remote.Connect();
+  if (!client.ok()) return Fail(std::string(client.status().message()));
+  std::ofstream file;
+  if (!output.empty() && output != "-") {
+    file.open(output, std::ios::binary | std::ios::trunc);
+    if (!file) return Fail(absl::StrCat("--output: cannot write '", output, "'"));
+  }
+  std::ostream& os = file.is_open() ? file : std::cout;
+  for (size_t first = 0; first < records->size(); first += static_cast<size_t>(batch)) {
+    const size_t last = std::min(records->size(), first + static_cast<size_t>(batch));
+    v1::EmbedRequest request;
+    *request.mutable_options() = remote.Options();
+    for (size_t i = first; i < last; ++i) {
+      auto* in = request.add_inputs();
+      in->set_text((*records)[i].text);
+      in->set_instruction((*records)[i].instruction.empty() ? instruction
+                                                            : (*records)[i].instruction);
+    }
+    auto response = (*client)->Embed(request);
+    if (!response.ok()) {
+      return Fail(absl::StrCat("inputs ", first, "..", last - 1, ": ", StatusLine(response.status())));
+    }
+    for (int k = 0; k < response->embeddings_size(); ++k) {
+      const v1::Embedding& e = response->embeddings(k);
+      nlohmann::ordered_json j;
+      j["index"] = first + static_cast<size_t>(k);
+      j["tokens"] = e.tokens();
+      if (remote.encoding == "int8") {
+        std::vector<int> q(e.packed().begin(), e.packed().end());
+        for (int& v : q) v = static_cast<int8_t>(v);
+        j["embedding_int8"] = q;
+        j["scale"] = e.scale();
+      } else if (remote.encoding == "binary") {
+        j["embedding_binary_base64"] = absl::Base64Escape(e.packed());
+      } else {
+        j["embedding"] = std::vector<float>(e.values().begin(), e.values().end());
+      }
+      os << j.dump() << "\n";
+    }
+  }
+  os.flush();
+  return os ? 0 : Fail("write to output failed");
+}
+
+int RunRemoteSimilarity(int argc, char** argv) {
+  FlagSet flags("llm2vec similarity",
+                "Cosine similarity through a running server. With --query, ranks the input texts\n"
+                "(one per line) against it and prints {\"index\":i,\"score\":s} best first;\n"
+                "without, reads tab-separated pairs \"a<TAB>b\" and prints one score per line.",
+                "LLM2VEC_");
+  RemoteFlags remote;
+  remote.Register(flags, /*with_encoding=*/false);
+  std::string query, input, instruction;
+  int64_t top_k = 0;
+  flags.String("query", &query, "TEXT", "rank the inputs against this text");
+  flags.String("instruction", &instruction, "TEXT", "instruction for the query");
+  flags.Int("top-k", &top_k, "N", "keep the best N (0 = all)", 0);
+  flags.String("input", &input, "FILE", "input file [default: stdin]");
+  if (int rc = ParseOrHelp(flags, argc, argv); rc >= 0) return rc;
+  auto records = ReadRecords(input, false);
+  if (!records.ok()) return Fail(std::string(records.status().message()));
+  auto client = remote.Connect();
+  if (!client.ok()) return Fail(std::string(client.status().message()));
+  v1::SimilarityRequest request;
+  *request.mutable_options() = remote.Options();
+  if (!query.empty()) {
+    request.mutable_query()->set_text(query);
+    request.mutable_query()->set_instruction(instruction);
+    for (const TextRecord& r : *records) request.add_candidates()->set_text(r.text);
+    request.set_top_k(static_cast<uint32_t>(top_k));
+  } else {
+    for (size_t i = 0; i < records->size(); ++i) {
+      const std::string& line = (*records)[i].text;
+      const size_t tab = line.find('\t');
+      if (tab == std::string::npos) {
+        return Fail(absl::StrCat("input line ", i + 1, " has no tab between the two texts"));
+      }
+      auto* pair = request.add_pairs();
+      pair->mutable_a()->set_text(line.substr(0, tab));
+      pair->mutable_b()->set_text(line.substr(tab + 1));
+    }
+  }
+  auto response = (*client)->Similarity(request);
+  if (!response.ok()) return Fail(StatusLine(response.status()));
+  if (!query.empty()) {
+    for (const auto& r : response->ranking()) {
+      nlohmann::ordered_json j;
+      j["index"] = r.index();
+      j["score"] = r.score();
+      std::cout << j.dump() << "\n";
+    }
+  } else {
+    for (float s : response->scores()) std::cout << s << "\n";
+  }
+  return 0;
+}
+
+int RunRemoteInfo(int argc, char** argv) {
+  FlagSet flags("llm2vec info", "Prints what a running server serves, as JSON.", "LLM2VEC_");
+  std::string server = "127.0.0.1:50051";
+  flags.String("server", &server, "HOST:PORT", "the llm2vec-server to call");
+  if (int rc = ParseOrHelp(flags, argc, argv); rc >= 0) return rc;
+  EmbeddingClient::Options o;
+  o.target = server;
+  auto client = EmbeddingClient::Connect(o);
+  if (!client.ok()) return Fail(std::string(client.status().message()));
+  auto info = (*client)->Info();
+  if (!info.ok()) return Fail(StatusLine(info.status()));
+  auto serving = (*client)->Serving();
+  nlohmann::ordered_json j;
+  j["model_id"] = info->model_id();
+  j["architecture"] = info->architecture();
+  j["format"] = info->format();
+  j["hidden_size"] = info->hidden_size();
+  j["num_layers"] = info->num_layers();
+  j["dtype"] = info->dtype();
+  j["device"] = info->device();
+  j["attention"] = info->attention();
+  j["default_pooling"] = info->default_pooling();
+  j["max_input_tokens"] = info->max_input_tokens();
+  j["max_batch_tokens"] = info->max_batch_tokens();
+  j["max_batch_requests"] = info->max_batch_requests();
+  j["adapters"] = std::vector<std::string>(info->adapters().begin(), info->adapters().end());
+  j["version"] = info->version();
+  j["serving"] = serving.ok() && *serving;
+  std::cout << j.dump(2) << "\n";
+  return 0;
+}
+
+int RunRemoteTokenize(const std::string& server, const std::vector<TextRecord>& records,
+                      bool add_special) {
+  EmbeddingClient::Options o;
+  o.target = server;
+  auto client = EmbeddingClient::Connect(o);
+  if (!client.ok()) return Fail(std::string(client.status().message()));
+  v1::TokenizeRequest request;
+  request.set_add_special_tokens(add_special);
+  for (const TextRecord& r : records) request.add_inputs()->set_text(r.text);
+  auto response = (*client)->Tokenize(request);
+  if (!response.ok()) return Fail(StatusLine(response.status()));
+  for (int i = 0; i < response->tokens_size(); ++i) {
+    nlohmann::ordered_json j;
+    j["index"] = i;
+    j["ids"] = std::vector<int32_t>(response->tokens(i).ids().begin(),
+                                    response->tokens(i).ids().end());
+    std::cout << j.dump() << "\n";
+  }
+  return 0;
+}
+
+int RunBench(int argc, char** argv) {
+  FlagSet flags(
+      "llm2vec bench",
+      "Load generator: N concurrent clients, each sending one request at a time, for a bounded\n"
+      "time or count; reports throughput and p50/p90/p99 latency, and errors by code. With\n"
+      "--model, first embeds the same texts offline in large batches and prints the ratio of\n"
+      "server to offline throughput.",
+      "LLM2VEC_");
+  RemoteFlags remote;
+  remote.Register(flags, /*with_encoding=*/false);
+  std::string input, model;
+  int64_t concurrency = 16, duration_s = 10, requests = 0, per_request = 1, deadline_ms = 0;
+  flags.String("input", &input, "FILE", "texts, one per line, used round robin [required]", true);
+  flags.Int("concurrency", &concurrency, "N", "concurrent clients", 1, 10000);
+  flags.Int("duration-s", &duration_s, "S", "how long to send", 1, 3600);
+  flags.Int("requests", &requests, "N", "stop after N requests in all (0: time only)", 0);
+  flags.Int("inputs-per-request", &per_request, "N", "texts in each request", 1, 10000);
+  flags.Int("deadline-ms", &deadline_ms, "MS", "per-request deadline (0: --timeout-s)", 0);
+  flags.String("model", &model, "PATH_OR_ID", "also time the offline encoder on this model");
+  if (int rc = ParseOrHelp(flags, argc, argv); rc >= 0) return rc;
+  auto records = ReadRecords(input, false);
+  if (!records.ok()) return Fail(std::string(records.status().message()));
+  if (records->empty()) return Fail("--input: no texts");
+
+  double offline_tokens_per_s = 0;
+  if (!model.empty()) {
+    auto loaded = LoadModel(model, LoadOptions());
+    if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+    auto encoder = Encoder::Create(std::move(*loaded), Encoder::Options());
+    if (!encoder.ok()) return Fail(std::string(encoder.status().message()));
+    std::vector<EncodeInput> inputs;
+    for (const TextRecord& r : *records) inputs.push_back({r.text, ""});
+    (void)(*encoder)->Encode({inputs.begin(), inputs.begin() + std::min<size_t>(8, inputs.size())},
+                             EncodeOptions());
+    const absl::Time t0 = absl::Now();
+    auto out = (*encoder)->Encode(inputs, EncodeOptions());
+    const double secs = absl::ToDoubleSeconds(absl::Now() - t0);
+    if (!out.ok()) return Fail(std::string(out.status().message()));
+    int64_t tokens = 0;
+    for (const Embedding& e : *out) tokens += e.tokens;
+    offline_tokens_per_s = tokens / secs;
+    std::printf("offline: %zu texts, %ld tokens in %.3f s: %.1f texts/s, %.1f tokens/s\n",
+                inputs.size(), tokens, secs, inputs.size() / secs, offline_tokens_per_s);
+  }
+
+  auto client = remote.Connect();
+  if (!client.ok()) return Fail(std::string(client.status().message()));
+  const v1::EmbedOptions options = remote.Options();
+  std::mutex mu;
+  std::vector<double> latencies_ms;
+  std::map<std::string, int64_t> errors;
+  std::atomic<int64_t> sent{0}, texts_done{0}, tokens_done{0};
+  const absl::Time start = absl::Now();
+  const absl::Time stop = start + absl::Seconds(duration_s);
+  std::vector<std::thread> threads;
+  for (int64_t c = 0; c < concurrency; ++c) {
+    threads.emplace_back([&, c]() {
+      size_t next = static_cast<size_t>(c) % records->size();
+      std::vector<double> local;
+      std::map<std::string, int64_t> local_errors;
+      while (absl::Now() < stop) {
+        const int64_t n = sent.fetch_add(1);
+        if (requests > 0 && n >= requests) break;
+        v1::EmbedRequest request;
+        *request.mutable_options() = options;
+        for (int64_t k = 0; k < per_request; ++k) {
+          request.add_inputs()->set_text((*records)[next].text);
+          next = (next + 1) % records->size();
+        }
+        grpc::ClientContext context;
+        context.set_deadline(absl::ToChronoTime(
+            absl::Now() + (deadline_ms > 0 ? absl::Milliseconds(deadline_ms)
+                                           : absl::Seconds(remote.timeout_s))));
+        v1::EmbedResponse response;
+        const absl::Time t0 = absl::Now();
+        grpc::Status status = (*client)->stub().Embed(&context, request, &response);
+        const double ms = absl::ToDoubleMilliseconds(absl::Now() - t0);
+        if (status.ok()) {
+          local.push_back(ms);
+          texts_done += response.embeddings_size();
+          tokens_done += static_cast<int64_t>(response.usage().total_tokens());
+        } else {
+          ++local_errors[absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()))];
+        }
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      latencies_ms.insert(latencies_ms.end(), local.begin(), local.end());
+      for (const auto& [k, v] : local_errors) errors[k] += v;
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+  std::sort(latencies_ms.begin(), latencies_ms.end());
+  auto pct = [&](double p) {
+    if (latencies_ms.empty()) return 0.0;
+    return latencies_ms[std::min(latencies_ms.size() - 1,
+                                 static_cast<size_t>(p * latencies_ms.size()))];
+  };
+  const double tokens_per_s = tokens_done.load() / secs;
+  std::printf("server: %ld clients, %.1f s: %zu ok requests (%.1f req/s), %.1f texts/s, "
+              "%.1f tokens/s; latency ms p50 %.2f p90 %.2f p99 %.2f max %.2f\n",
+              concurrency, secs, latencies_ms.size(), latencies_ms.size() / secs,
+              texts_done.load() / secs, tokens_per_s, pct(0.5), pct(0.9), pct(0.99),
+              latencies_ms.empty() ? 0.0 : latencies_ms.back());
+  for (const auto& [code, n] : errors) std::printf("errors: %s x %ld\n", code.c_str(), n);
+  if (offline_tokens_per_s > 0) {
+    std::printf("ratio: server / offline throughput = %.3f\n", tokens_per_s / offline_tokens_per_s);
+  }
+  return 0;
+}
+
+}  // namespace llm2vec

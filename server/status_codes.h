@@ -1,0 +1,25 @@
+// The one table from internal errors (absl::Status) to gRPC status codes.
+// Internal code            -> gRPC code           meaning
+//   InvalidArgument        -> INVALID_ARGUMENT    bad input, too many tokens
+//   ResourceExhausted      -> RESOURCE_EXHAUSTED  queue full
+//   DeadlineExceeded       -> DEADLINE_EXCEEDED   deadline passed while queued
+//   NotFound               -> NOT_FOUND           unknown adapter / job
+//   Unavailable            -> UNAVAILABLE         starting or shutting down
+//   FailedPrecondition     -> FAILED_PRECONDITION e.g. adapter name taken
+//   Cancelled              -> CANCELLED           the client went away
+//   anything else          -> INTERNAL
+// The message is passed through unchanged: it already names the value.
+#ifndef LLM2VEC_SERVER_STATUS_CODES_H_
+#define LLM2VEC_SERVER_STATUS_CODES_H_
+
+#include <grpcpp/support/status.h>
+
+#include "absl/status/status.h"
+
+namespace llm2vec {
+
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+}  // namespace llm2vec
+
+#endif  // LLM2VEC_SERVER_STATUS_CODES_H_

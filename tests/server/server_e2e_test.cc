@@ -1,0 +1,479 @@
+// End-to-end: the real llm2vec-server binary on loopback with the demo
+// model (stories260K), driven through the C++ client library, raw HTTP and
+// signals. Checks every RPC, the status-code table, health transitions,
+// deadlines, cancellation, overload, adapters under traffic, stream order,
+// metrics, and that served embeddings equal the offline encoder's.
+#include <arpa/inet.h>
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "client/embedding_client.h"
+#include "model/encoder.h"
+#include "model/model_loader.h"
+#include "model/safetensors.h"
+#include "tests/testdata.h"
+
+namespace llm2vec {
+namespace {
+
+using ::llm2vec::testing::TestdataPath;
+
+std::string DemoModel() { return TestdataPath("models/stories260k-gguf/stories260K.gguf"); }
+
+// A llm2vec-server child process on loopback with ephemeral ports.
+class ServerProcess {
+ public:
+  explicit ServerProcess(std::vector<std::string> extra_flags) {
+    char dir_template[] = "/tmp/llm2vec_e2e_XXXXXX";
+    EXPECT_NE(mkdtemp(dir_template), nullptr);
+    dir_ = dir_template;
+    port_file_ = dir_ + "/ports.json";
+    std::vector<std::string> args = {LLM2VEC_SERVER_BIN, "--model", DemoModel(), "--port", "0",
+                                     "--http-port", "0", "--metrics-port", "0",
+                                     "--port-file", port_file_, "--threads", "1"};
+    args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+    pid_ = fork();
+    if (pid_ == 0) {
+      freopen((dir_ + "/server.log").c_str(), "w", stderr);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    // Wait (bounded) for the port file, written once serving.
+    for (int i = 0; i < 600 && !Exists(port_file_); ++i) absl::SleepFor(absl::Milliseconds(50));
+    std::ifstream in(port_file_);
+    nlohmann::json ports = nlohmann::json::parse(in, nullptr, false);
+    EXPECT_FALSE(ports.is_discarded()) << "server did not start: " << Log();
+    if (!ports.is_discarded()) {
+      grpc_port_ = ports["grpc"].get<int>();
+      http_port_ = ports["http"].get<int>();
+      metrics_port_ = ports["metrics"].get<int>();
+    }
+    EmbeddingClient::Options options;
+    options.target = absl::StrCat("127.0.0.1:", grpc_port_);
+    options.timeout = absl::Seconds(30);
+    client_ = std::move(*EmbeddingClient::Connect(options));
+  }
+  ~ServerProcess() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    (void)::system(("rm -rf " + dir_).c_str());
+  }
+
+  static bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+  std::string Log() const {
+    std::ifstream in(dir_ + "/server.log");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  // Sends `sig`; with wait, returns the exit status.
+  int Signal(int sig, bool wait) {
+    kill(pid_, sig);
+    if (!wait) return -1;
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    exited_ = true;
+    return status;
+  }
+
+  EmbeddingClient& client() { return *client_; }
+  int http_port() const { return http_port_; }
+  int metrics_port() const { return metrics_port_; }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_, port_file_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int grpc_port_ = 0, http_port_ = 0, metrics_port_ = 0;
+  std::unique_ptr<EmbeddingClient> client_;
+};
+
+// Minimal HTTP/1.1 client over a loopback socket: returns (status, body).
+std::pair<int, std::string> Http(int port, const std::string& method, const std::string& path,
+                                 const std::string& body = "") {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return {-1, ""};
+  }
+  std::string request = absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+                                     "Connection: close\r\nContent-Type: application/json\r\n",
+                                     "Content-Length: ", body.size(), "\r\n\r\n", body);
+  (void)!write(fd, request.data(), request.size());
+  std::string response;
+  char buf[65536];
+  for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) response.append(buf, n);
+  close(fd);
+  const size_t sp = response.find(' ');
+  const size_t split = response.find("\r\n\r\n");
+  if (sp == std::string::npos || split == std::string::npos) return {-1, response};
+  return {std::atoi(response.c_str() + sp + 1), response.substr(split + 4)};
+}
+
+// The value of one sample line of Prometheus text ("name{labels} value").
+double Sample(const std::string& text, const std::string& series) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::StartsWith(line, series + " ")) return std::stod(std::string(line.substr(series.size() + 1)));
+  }
+  return -1;
+}
+
+v1::EmbedRequest Texts(const std::vector<std::string>& texts) {
+  v1::EmbedRequest request;
+  for (const auto& t : texts) request.add_inputs()->set_text(t);
+  return request;
+}
+
+const std::vector<std::string> kTexts = {
+    "Once upon a time, there was a little girl named Lily.",
+    "The cat sat on the mat.",
+    "Tom and his dog went to the park to play with a big red ball.",
+    "She was happy.",
+};
+
+TEST(ServerE2eTest, EveryRpcAndEmbeddingsEqualTheOfflineEncoder) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  // One input per batch, so the served forward passes are the offline ones.
+  ServerProcess server({"--max-batch-requests", "1"});
+  auto serving = server.client().Serving();
+  ASSERT_TRUE(serving.ok()) << serving.status();
+  EXPECT_TRUE(*serving);
+
+  auto info = server.client().Info();
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->architecture(), "llama");
+  EXPECT_EQ(info->hidden_size(), 64u);
+  EXPECT_EQ(info->attention(), "bidirectional");
+  EXPECT_EQ(info->default_pooling(), "mean");
+  EXPECT_EQ(info->format(), "gguf");
+
+  auto served = server.client().Embed(Texts(kTexts));
+  ASSERT_TRUE(served.ok()) << served.status();
+  ASSERT_EQ(served->embeddings_size(), static_cast<int>(kTexts.size()));
+  auto model = LoadModel(DemoModel(), LoadOptions());
+  ASSERT_TRUE(model.ok());
+  Encoder::Options options;
+  options.max_batch_tokens = 1;  // each text alone, as the server ran them
+  options.num_threads = 1;       // as the server (--threads 1): same GEMM partitioning
+  auto encoder = Encoder::Create(std::move(*model), options);
+  ASSERT_TRUE(encoder.ok());
+  std::vector<EncodeInput> inputs;
+  for (const auto& t : kTexts) inputs.push_back({t, ""});
+  auto offline = (*encoder)->Encode(inputs, EncodeOptions());
+  ASSERT_TRUE(offline.ok());
+  int64_t tokens = 0;
+  for (size_t i = 0; i < kTexts.size(); ++i) {
+    const auto& e = served->embeddings(static_cast<int>(i));
+    EXPECT_EQ(std::vector<float>(e.values().begin(), e.values().end()), (*offline)[i].values)
+        << kTexts[i];
+    EXPECT_EQ(e.tokens(), (*offline)[i].tokens);
+    tokens += (*offline)[i].tokens;
+  }
+  EXPECT_EQ(served->usage().total_tokens(), static_cast<uint64_t>(tokens));
+  EXPECT_GE(served->timing().total_ms(), served->timing().inference_ms());
+
+  // Options: Matryoshka + normalisation, int8 and binary encodings.
+  v1::EmbedRequest cut = Texts({kTexts[0]});
+  cut.mutable_options()->set_dimensions(16);
+  cut.mutable_options()->set_normalize(true);
+  auto cut_out = server.client().Embed(cut);
+  ASSERT_TRUE(cut_out.ok());
+  ASSERT_EQ(cut_out->embeddings(0).values_size(), 16);
+  double norm = 0;
+  for (float v : cut_out->embeddings(0).values()) norm += v * v;
+  EXPECT_NEAR(norm, 1.0, 1e-5);
+  v1::EmbedRequest int8 = Texts({kTexts[0]});
+  int8.mutable_options()->set_encoding(v1::ENCODING_INT8);
+  auto int8_out = server.client().Embed(int8);
+  ASSERT_TRUE(int8_out.ok());
+  const auto& q = int8_out->embeddings(0);
+  ASSERT_EQ(q.packed().size(), 64u);
+  for (int d = 0; d < 64; ++d) {
+    EXPECT_NEAR(static_cast<int8_t>(q.packed()[d]) * q.scale(), (*offline)[0].values[d],
+                q.scale() * 0.51);
+  }
+  v1::EmbedRequest binary = Texts({kTexts[0]});
+  binary.mutable_options()->set_encoding(v1::ENCODING_BINARY);
+  auto bin_out = server.client().Embed(binary);
+  ASSERT_TRUE(bin_out.ok());
+  ASSERT_EQ(bin_out->embeddings(0).packed().size(), 8u);
+  for (int d = 0; d < 64; ++d) {
+    const bool bit = (static_cast<uint8_t>(bin_out->embeddings(0).packed()[d / 8]) >> (7 - d % 8)) & 1;
+    EXPECT_EQ(bit, (*offline)[0].values[d] > 0);
+  }
+
+  // Similarity: pairs and query ranking.
+  v1::SimilarityRequest pairs;
+  auto* p = pairs.add_pairs();
+  p->mutable_a()->set_text(kTexts[0]);
+  p->mutable_b()->set_text(kTexts[0]);
+  auto sim = server.client().Similarity(pairs);
+  ASSERT_TRUE(sim.ok()) << sim.status();
+  EXPECT_NEAR(sim->scores(0), 1.0, 1e-5);
+  v1::SimilarityRequest ranking;
+  ranking.mutable_query()->set_text(kTexts[1]);
+  for (const auto& t : kTexts) ranking.add_candidates()->set_text(t);
+  ranking.set_top_k(2);
+  auto ranked = server.client().Similarity(ranking);
+  ASSERT_TRUE(ranked.ok());
+  ASSERT_EQ(ranked->ranking_size(), 2);
+  EXPECT_EQ(ranked->ranking(0).index(), 1u);  // the query itself is the best match
+  EXPECT_EQ(ranked->scores_size(), static_cast<int>(kTexts.size()));
+
+  // Tokenize: the model's tokenizer, BOS first.
+  v1::TokenizeRequest tok;
+  tok.add_inputs()->set_text("Once upon a time");
+  tok.set_add_special_tokens(true);
+  auto ids = server.client().Tokenize(tok);
+  ASSERT_TRUE(ids.ok());
+  const auto want = (*encoder)->tokenizer().Encode("Once upon a time", true);
+  EXPECT_EQ(std::vector<int32_t>(ids->tokens(0).ids().begin(), ids->tokens(0).ids().end()), want);
+
+  // The OpenAI-compatible endpoint answers a real HTTP client.
+  auto [code, body] = Http(server.http_port(), "POST", "/v1/embeddings",
+                           R"({"input": ["Once upon a time, there was a little girl named Lily."],
+                               "model": "any"})");
+  ASSERT_EQ(code, 200) << body;
+  nlohmann::json j = nlohmann::json::parse(body);
+  EXPECT_EQ(j["data"][0]["embedding"].get<std::vector<float>>(), (*offline)[0].values);
+  EXPECT_EQ(Http(server.http_port(), "GET", "/health").first, 200);
+}
+
+TEST(ServerE2eTest, StatusCodesFollowTheTable) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  ServerProcess server({"--max-input-tokens", "16"});
+  auto code_of = [&](const v1::EmbedRequest& r) { return server.client().Embed(r).status().code(); };
+  // INVALID_ARGUMENT: empty request, too many tokens without truncation,
+  // dimensions beyond the model, with the offending index and value named.
+  EXPECT_EQ(code_of(v1::EmbedRequest()), absl::StatusCode::kInvalidArgument);
+  v1::EmbedRequest long_text = Texts({"short", kTexts[2]});
+  long_text.mutable_options()->set_truncate(v1::TRUNCATE_NONE);
+  auto refused = server.client().Embed(long_text);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(refused.status().message()).find("input 1"), std::string::npos)
+      << refused.status();
+  EXPECT_NE(std::string(refused.status().message()).find("16"), std::string::npos);
+  long_text.mutable_options()->set_truncate(v1::TRUNCATE_END);
+  auto truncated = server.client().Embed(long_text);
+  ASSERT_TRUE(truncated.ok()) << truncated.status();
+  EXPECT_EQ(truncated->embeddings(1).tokens(), 16u);
+  v1::EmbedRequest wide = Texts({"hello"});
+  wide.mutable_options()->set_dimensions(65);
+  auto too_wide = server.client().Embed(wide);
+  EXPECT_EQ(too_wide.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(too_wide.status().message()).find("65"), std::string::npos);
+  // NOT_FOUND: an adapter that is not loaded.
+  v1::EmbedRequest adapter = Texts({"hello"});
+  adapter.mutable_options()->set_adapter("nope");
+  EXPECT_EQ(code_of(adapter), absl::StatusCode::kNotFound);
+  EXPECT_EQ(server.client().UnloadAdapter("nope").code(), absl::StatusCode::kNotFound);
+  // HTTP maps the same table.
+  EXPECT_EQ(Http(server.http_port(), "POST", "/v1/embeddings", R"({"input": []})").first, 400);
+}
+
+TEST(ServerE2eTest, OverloadDeadlinesCancellationAndMetrics) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  // A slow device (test hook) and a queue of two inputs.
+  ServerProcess server({"--debug-batch-delay-ms", "400", "--max-batch-requests", "1",
+                        "--max-queue-requests", "2"});
+  // Occupy the device, then fill the queue from several clients at once.
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0}, exhausted{0};
+  for (int i = 0; i < 6; ++i) {
+    threads.emplace_back([&, i]() {
+      auto r = server.client().Embed(Texts({kTexts[i % kTexts.size()]}));
+      if (r.ok()) ++ok;
+      if (r.status().code() == absl::StatusCode::kResourceExhausted) ++exhausted;
+    });
+  }
+  for (auto& t : threads) t.join();
+  // One runs, two wait, the rest are refused at once; nothing is lost.
+  EXPECT_GE(exhausted.load(), 1);
+  EXPECT_EQ(ok.load() + exhausted.load(), 6);
+
+  // DEADLINE_EXCEEDED while queued behind a slow batch: dropped before compute.
+  std::thread busy([&]() { (void)server.client().Embed(Texts({"busy"})); });
+  absl::SleepFor(absl::Milliseconds(50));  // setup only: let "busy" reach the device
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(150));
+    v1::EmbedResponse response;
+    grpc::Status s = server.client().stub().Embed(&context, Texts({"late"}), &response);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
+  // Cancellation while queued.
+  {
+    grpc::ClientContext context;
+    std::thread canceller([&]() {
+      absl::SleepFor(absl::Milliseconds(50));
+      context.TryCancel();
+    });
+    v1::EmbedResponse response;
+    grpc::Status s = server.client().stub().Embed(&context, Texts({"cancel me"}), &response);
+    canceller.join();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::CANCELLED);
+  }
+  busy.join();
+  // Let the server notice (the queue drops expired/cancelled tasks when the
+  // device frees up), then read the counters.
+  absl::Time until = absl::Now() + absl::Seconds(10);
+  std::string text;
+  do {
+    text = Http(server.metrics_port(), "GET", "/metrics").second;
+  } while ((Sample(text, R"(llm2vec_dropped_tasks_total{reason="deadline"})") < 1 ||
+            Sample(text, R"(llm2vec_dropped_tasks_total{reason="cancelled"})") < 1) &&
+           absl::Now() < until && (absl::SleepFor(absl::Milliseconds(100)), true));
+  EXPECT_GE(Sample(text, R"(llm2vec_dropped_tasks_total{reason="deadline"})"), 1) << text;
+  EXPECT_GE(Sample(text, R"(llm2vec_dropped_tasks_total{reason="cancelled"})"), 1);
+  EXPECT_GE(Sample(text, R"(llm2vec_rejected_requests_total{reason="queue_full"})"), 1);
+  EXPECT_GE(Sample(text, R"(llm2vec_requests_total{method="Embed",outcome="OK"})"), 1);
+  // The exposition parses (promtool, installed by setup.sh).
+  if (system("command -v promtool >/dev/null 2>&1") == 0) {
+    const std::string file = server.dir() + "/metrics.txt";
+    std::ofstream(file) << text;
+    EXPECT_EQ(system(("promtool check metrics < " + file + " >/dev/null").c_str()), 0);
+  }
+}
+
+TEST(ServerE2eTest, StreamKeepsRequestOrder) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  ServerProcess server({});
+  grpc::ClientContext context;
+  auto stream = server.client().stub().EmbedStream(&context);
+  const int n = 40;
+  std::thread writer([&]() {
+    for (int i = 0; i < n; ++i) {
+      v1::EmbedRequest r = Texts({kTexts[i % kTexts.size()] + std::string(i % 7, '!')});
+      r.set_request_id(std::to_string(i));
+      stream->Write(r);
+    }
+    stream->WritesDone();
+  });
+  std::vector<std::string> ids;
+  v1::EmbedResponse response;
+  while (stream->Read(&response)) ids.push_back(response.request_id());
+  writer.join();
+  EXPECT_TRUE(stream->Finish().ok());
+  ASSERT_EQ(ids.size(), static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) EXPECT_EQ(ids[i], std::to_string(i));
+}
+
+// Writes a PEFT LoRA adapter for stories260K (seeded random A, B).
+std::string WriteAdapter(const std::string& dir) {
+  auto model = LoadModel(DemoModel(), LoadOptions());
+  const ModelConfig config = model->transformer->config();
+  (void)::system(("mkdir -p " + dir).c_str());
+  std::ofstream(dir + "/adapter_config.json")
+      << R"({"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj"]})";
+  std::vector<std::vector<float>> storage;
+  std::map<std::string, SafetensorsEntry> tensors;
+  uint32_t seed = 1;
+  for (int64_t l = 0; l < config.num_layers; ++l) {
+    for (const char* m : {"q_proj", "v_proj"}) {
+      const std::string hf = absl::StrCat("model.layers.", l, ".self_attn.", m, ".weight");
+      const auto shape = ExpectedShape(config, hf);
+      for (bool b : {false, true}) {
+        std::vector<int64_t> s = b ? std::vector<int64_t>{shape[0], 4} : std::vector<int64_t>{4, shape[1]};
+        storage.emplace_back(s[0] * s[1]);
+        for (float& v : storage.back()) v = ((seed = seed * 1664525u + 1013904223u) >> 8) / 16777216.0f - 0.5f;
+        tensors[absl::StrCat("base_model.model.model.layers.", l, ".self_attn.", m,
+                             b ? ".lora_B.weight" : ".lora_A.weight")] = {
+            "F32", s, storage.back().data(), storage.back().size() * sizeof(float)};
+      }
+    }
+  }
+  EXPECT_TRUE(WriteSafetensors(dir + "/adapter_model.safetensors", tensors).ok());
+  return dir;
+}
+
+TEST(ServerE2eTest, AdaptersLoadAndUnloadUnderTraffic) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  ServerProcess server({});
+  const std::string adapter = WriteAdapter(server.dir() + "/adapter");
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0}, done{0};
+  std::thread traffic([&]() {
+    while (!stop.load()) {
+      auto r = server.client().Embed(Texts(kTexts));
+      if (!r.ok()) ++failures;
+      ++done;
+    }
+  });
+  auto base = server.client().Embed(Texts({kTexts[0]}));
+  ASSERT_TRUE(base.ok());
+  ASSERT_TRUE(server.client().LoadAdapter("tuned", adapter).ok());
+  EXPECT_EQ(server.client().LoadAdapter("tuned", adapter).code(), absl::StatusCode::kAlreadyExists);
+  v1::EmbedRequest with = Texts({kTexts[0]});
+  with.mutable_options()->set_adapter("tuned");
+  auto tuned = server.client().Embed(with);
+  ASSERT_TRUE(tuned.ok()) << tuned.status();
+  float diff = 0;
+  for (int d = 0; d < 64; ++d) {
+    diff = std::max(diff, std::fabs(tuned->embeddings(0).values(d) - base->embeddings(0).values(d)));
+  }
+  EXPECT_GT(diff, 1e-3);
+  auto info = server.client().Info();
+  ASSERT_TRUE(info.ok());
+  ASSERT_EQ(info->adapters_size(), 1);
+  EXPECT_EQ(info->adapters(0), "tuned");
+  ASSERT_TRUE(server.client().UnloadAdapter("tuned").ok());
+  EXPECT_EQ(server.client().Embed(with).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(server.client().LoadAdapter("bad", server.dir() + "/missing").code(),
+            absl::StatusCode::kNotFound);
+  while (done.load() < 3) absl::SleepFor(absl::Milliseconds(10));
+  stop.store(true);
+  traffic.join();
+  EXPECT_EQ(failures.load(), 0);  // base traffic never disturbed
+}
+
+TEST(ServerE2eTest, SigtermDrainsQueuedWorkAndRefusesNewWork) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  ServerProcess server({"--debug-batch-delay-ms", "300", "--max-batch-requests", "1"});
+  std::atomic<int> ok{0};
+  std::vector<std::thread> queued;
+  for (int i = 0; i < 3; ++i) {
+    queued.emplace_back([&]() {
+      if (server.client().Embed(Texts({"queued before the signal"})).ok()) ++ok;
+    });
+  }
+  absl::SleepFor(absl::Milliseconds(100));  // setup only: let them queue
+  server.Signal(SIGTERM, /*wait=*/false);
+  absl::SleepFor(absl::Milliseconds(100));
+  // New work is refused (or the port is already closed) and health says so.
+  auto late = server.client().Embed(Texts({"after the signal"}));
+  EXPECT_EQ(late.status().code(), absl::StatusCode::kUnavailable) << late.status();
+  EXPECT_NE(Http(server.http_port(), "GET", "/health").first, 200);
+  for (auto& t : queued) t.join();
+  EXPECT_EQ(ok.load(), 3);  // queued work finished
+  const int status = server.Signal(0, /*wait=*/true);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << server.Log();
+}
+
+}  // namespace
+}  // namespace llm2vec
