@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "client/cli_common.h"
 #include "client/flags.h"
 #include "client/remote_commands.h"
 #include "client/text_input.h"
@@ -48,30 +49,6 @@ constexpr char kUsage[] =
     "  bench      load generator: throughput and latency percentiles\n"
     "\n"
     "Run `llm2vec <command> --help` for the flags of a command.\n";
-
-int Fail(const std::string& message) {
-  std::cerr << "llm2vec: " << message << "\n";
-  return 2;
-}
-
-// Parses flags; returns -1 to continue, else the exit code.
-int ParseFlags(FlagSet& flags, int argc, char** argv) {
-  if (auto s = flags.Parse(argc, argv, 2); !s.ok()) return Fail(std::string(s.message()));
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
-  }
-  return -1;
-}
-
-// Reads records from --input (or stdin).
-absl::StatusOr<std::vector<TextRecord>> ReadInput(const std::string& input, bool jsonl) {
-  const bool as_jsonl = jsonl || IsJsonlPath(input);
-  if (input.empty() || input == "-") return ReadTextRecords(std::cin, as_jsonl, "<stdin>");
-  std::ifstream in(input, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("--input: cannot open '", input, "'"));
-  return ReadTextRecords(in, as_jsonl, input);
-}
 
 // Output to --output (or stdout).
 class Output {
@@ -152,24 +129,24 @@ int RunEncode(int argc, char** argv) {
   flags.String("input", &input, "FILE", "input file [default: stdin]");
   flags.String("output", &output, "FILE", "output file [default: stdout]");
   flags.Bool("jsonl", &jsonl, "read JSON lines even if --input does not end in .jsonl");
-  if (int rc = ParseFlags(flags, argc, argv); rc >= 0) return rc;
+  if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
 
   EncodeOptions options;
   options.attention =
       attention == "causal" ? AttentionMode::kCausal : AttentionMode::kBidirectional;
   options.normalize = normalize;
   options.dimensions = dimensions;
-  auto records = ReadInput(input, jsonl);
-  if (!records.ok()) return Fail(std::string(records.status().message()));
+  auto records = ReadInputRecords(input, jsonl);
+  if (!records.ok()) return CliFail(std::string(records.status().message()));
   Output out;
-  if (auto s = out.Open(output); !s.ok()) return Fail(std::string(s.message()));
+  if (auto s = out.Open(output); !s.ok()) return CliFail(std::string(s.message()));
 
   auto model = model_flags.Load();
-  if (!model.ok()) return Fail(std::string(model.status().message()));
+  if (!model.ok()) return CliFail(std::string(model.status().message()));
   Encoder::Options encoder_options;
   for (const std::string& dir : model->config_dirs) {
     auto cfg = LoadLlm2VecConfig(dir);
-    if (!cfg.ok()) return Fail(std::string(cfg.status().message()));
+    if (!cfg.ok()) return CliFail(std::string(cfg.status().message()));
     if (cfg->pooling_mode.has_value() || dir == model->config_dirs.back()) {
       encoder_options.llm2vec = *cfg;
       break;
@@ -179,14 +156,14 @@ int RunEncode(int argc, char** argv) {
   encoder_options.max_batch_tokens = batch_tokens;
   encoder_options.num_threads = static_cast<int>(model_flags.threads);
   auto encoder = Encoder::Create(std::move(*model), encoder_options);
-  if (!encoder.ok()) return Fail(std::string(encoder.status().message()));
+  if (!encoder.ok()) return CliFail(std::string(encoder.status().message()));
   if (pooling.empty()) {
     options.pooling = (*encoder)->default_pooling();
   } else {
     options.pooling = *ParsePoolingMode(pooling);
   }
   if (dimensions > (*encoder)->transformer().config().hidden_size) {
-    return Fail(absl::StrCat("--dimensions: ", dimensions, " exceeds the hidden size ",
+    return CliFail(absl::StrCat("--dimensions: ", dimensions, " exceeds the hidden size ",
                              (*encoder)->transformer().config().hidden_size));
   }
 
@@ -201,12 +178,12 @@ int RunEncode(int argc, char** argv) {
     for (size_t i = first; i < last; ++i) {
       const TextRecord& r = (*records)[i];
       auto p = (*encoder)->Prepare({r.text, r.instruction.empty() ? instruction : r.instruction});
-      if (!p.ok()) return Fail(absl::StrCat("input ", i, ": ", p.status().message()));
+      if (!p.ok()) return CliFail(absl::StrCat("input ", i, ": ", p.status().message()));
       prepared.push_back(std::move(*p));
     }
     auto embeddings = (*encoder)->EncodePrepared(prepared, options);
     if (!embeddings.ok()) {
-      return Fail(absl::StrCat("inputs ", first, "..", last - 1, ": ",
+      return CliFail(absl::StrCat("inputs ", first, "..", last - 1, ": ",
                                embeddings.status().message()));
     }
     const int64_t hidden = (*encoder)->transformer().config().hidden_size;
@@ -238,7 +215,7 @@ int RunEncode(int argc, char** argv) {
   if (records->size() > kChunk) std::cerr << "\n";
   std::cerr << "llm2vec: embedded " << records->size() << " texts (" << total_tokens
             << " tokens) in " << secs << " s\n";
-  if (!os) return Fail("write to output failed");
+  if (!os) return CliFail("write to output failed");
   return 0;
 }
 
@@ -254,34 +231,34 @@ int RunTokenize(int argc, char** argv) {
   flags.Bool("no-special-tokens", &no_special, "do not add BOS/EOS from the template");
   flags.String("input", &input, "FILE", "input file [default: stdin]");
   flags.Bool("jsonl", &jsonl, "read JSON lines");
-  if (int rc = ParseFlags(flags, argc, argv); rc >= 0) return rc;
+  if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
   if (!server.empty()) {
     if (!model.empty() || !tokenizer_path.empty()) {
-      return Fail("give exactly one of --model, --tokenizer or --server");
+      return CliFail("give exactly one of --model, --tokenizer or --server");
     }
-    auto records = ReadInput(input, jsonl);
-    if (!records.ok()) return Fail(std::string(records.status().message()));
+    auto records = ReadInputRecords(input, jsonl);
+    if (!records.ok()) return CliFail(std::string(records.status().message()));
     return RunRemoteTokenize(server, *records, !no_special);
   }
   if (model.empty() == tokenizer_path.empty()) {
-    return Fail("give exactly one of --model, --tokenizer or --server");
+    return CliFail("give exactly one of --model, --tokenizer or --server");
   }
   std::unique_ptr<Tokenizer> tokenizer;
   if (!tokenizer_path.empty()) {
     auto t = Tokenizer::FromFile(tokenizer_path);
-    if (!t.ok()) return Fail(std::string(t.status().message()));
+    if (!t.ok()) return CliFail(std::string(t.status().message()));
     tokenizer = std::move(*t);
   } else {
     auto path = ResolveModelPath(model);
-    if (!path.ok()) return Fail(std::string(path.status().message()));
+    if (!path.ok()) return CliFail(std::string(path.status().message()));
     std::string file = *path;
     if (file.size() < 5 || file.substr(file.size() - 5) != ".gguf") file += "/tokenizer.json";
     auto t = Tokenizer::FromFile(file);
-    if (!t.ok()) return Fail(std::string(t.status().message()));
+    if (!t.ok()) return CliFail(std::string(t.status().message()));
     tokenizer = std::move(*t);
   }
-  auto records = ReadInput(input, jsonl);
-  if (!records.ok()) return Fail(std::string(records.status().message()));
+  auto records = ReadInputRecords(input, jsonl);
+  if (!records.ok()) return CliFail(std::string(records.status().message()));
   for (size_t i = 0; i < records->size(); ++i) {
     nlohmann::ordered_json j;
     j["index"] = i;
@@ -302,23 +279,23 @@ int RunGenerate(int argc, char** argv) {
   std::string prompt;
   flags.Int("max-tokens", &max_tokens, "N", "tokens to generate", 1, 1 << 20);
   flags.String("prompt", &prompt, "TEXT", "text to continue [default: none, start at BOS]");
-  if (int rc = ParseFlags(flags, argc, argv); rc >= 0) return rc;
+  if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
   auto model = model_flags.Load();
-  if (!model.ok()) return Fail(std::string(model.status().message()));
+  if (!model.ok()) return CliFail(std::string(model.status().message()));
   Encoder::Options encoder_options;
   encoder_options.num_threads = static_cast<int>(model_flags.threads);
   auto encoder = Encoder::Create(std::move(*model), encoder_options);
-  if (!encoder.ok()) return Fail(std::string(encoder.status().message()));
+  if (!encoder.ok()) return CliFail(std::string(encoder.status().message()));
   const Tokenizer& tok = (*encoder)->tokenizer();
   std::vector<int32_t> ids;
   if (prompt.empty()) {
-    if (tok.bos_id() < 0) return Fail("the tokenizer has no BOS token; give --prompt");
+    if (tok.bos_id() < 0) return CliFail("the tokenizer has no BOS token; give --prompt");
     ids.push_back(tok.bos_id());
   } else {
     ids = tok.Encode(prompt, /*add_special_tokens=*/true);
   }
   auto generated = (*encoder)->Generate(ids, max_tokens);
-  if (!generated.ok()) return Fail(std::string(generated.status().message()));
+  if (!generated.ok()) return CliFail(std::string(generated.status().message()));
   ids.insert(ids.end(), generated->begin(), generated->end());
   std::cout << tok.Decode(ids, /*skip_special_tokens=*/true) << "\n";
   return 0;
@@ -342,5 +319,5 @@ int main(int argc, char** argv) {
   if (command == "similarity") return llm2vec::RunRemoteSimilarity(argc, argv);
   if (command == "info") return llm2vec::RunRemoteInfo(argc, argv);
   if (command == "bench") return llm2vec::RunBench(argc, argv);
-  return llm2vec::Fail(absl::StrCat("unknown command '", command, "' (see llm2vec --help)"));
+  return llm2vec::CliFail(absl::StrCat("unknown command '", command, "' (see llm2vec --help)"));
 }

@@ -14,6 +14,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "client/cli_common.h"
 #include "client/embedding_client.h"
 #include "client/flags.h"
 #include "client/text_input.h"
@@ -22,28 +23,6 @@
 
 namespace llm2vec {
 namespace {
-
-int Fail(const std::string& message) {
-  std::cerr << "llm2vec: " << message << "\n";
-  return 2;
-}
-
-int ParseOrHelp(FlagSet& flags, int argc, char** argv) {
-  if (auto s = flags.Parse(argc, argv, 2); !s.ok()) return Fail(std::string(s.message()));
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
-  }
-  return -1;
-}
-
-absl::StatusOr<std::vector<TextRecord>> ReadRecords(const std::string& input, bool jsonl) {
-  const bool as_jsonl = jsonl || IsJsonlPath(input);
-  if (input.empty() || input == "-") return ReadTextRecords(std::cin, as_jsonl, "<stdin>");
-  std::ifstream in(input, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("--input: cannot open '", input, "'"));
-  return ReadTextRecords(in, as_jsonl, input);
-}
 
 // Flags shared by the commands that embed through a server.
 struct RemoteFlags {
@@ -120,15 +99,15 @@ int RunRemoteEmbed(int argc, char** argv) {
   flags.String("output", &output, "FILE", "output file [default: stdout]");
   flags.Bool("jsonl", &jsonl, "read JSON lines");
   flags.Int("batch", &batch, "N", "inputs per request", 1, 100000);
-  if (int rc = ParseOrHelp(flags, argc, argv); rc >= 0) return rc;
-  auto records = ReadRecords(input, jsonl);
-  if (!records.ok()) return Fail(std::string(records.status().message()));
+  if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
+  auto records = ReadInputRecords(input, jsonl);
+  if (!records.ok()) return CliFail(std::string(records.status().message()));
   auto client = remote.Connect();
-  if (!client.ok()) return Fail(std::string(client.status().message()));
+  if (!client.ok()) return CliFail(std::string(client.status().message()));
   std::ofstream file;
   if (!output.empty() && output != "-") {
     file.open(output, std::ios::binary | std::ios::trunc);
-    if (!file) return Fail(absl::StrCat("--output: cannot write '", output, "'"));
+    if (!file) return CliFail(absl::StrCat("--output: cannot write '", output, "'"));
   }
   std::ostream& os = file.is_open() ? file : std::cout;
   for (size_t first = 0; first < records->size(); first += static_cast<size_t>(batch)) {
@@ -143,7 +122,7 @@ int RunRemoteEmbed(int argc, char** argv) {
     }
     auto response = (*client)->Embed(request);
     if (!response.ok()) {
-      return Fail(absl::StrCat("inputs ", first, "..", last - 1, ": ", StatusLine(response.status())));
+      return CliFail(absl::StrCat("inputs ", first, "..", last - 1, ": ", StatusLine(response.status())));
     }
     for (int k = 0; k < response->embeddings_size(); ++k) {
       const v1::Embedding& e = response->embeddings(k);
@@ -164,7 +143,7 @@ int RunRemoteEmbed(int argc, char** argv) {
     }
   }
   os.flush();
-  return os ? 0 : Fail("write to output failed");
+  return os ? 0 : CliFail("write to output failed");
 }
 
 int RunRemoteSimilarity(int argc, char** argv) {
@@ -181,11 +160,11 @@ int RunRemoteSimilarity(int argc, char** argv) {
   flags.String("instruction", &instruction, "TEXT", "instruction for the query");
   flags.Int("top-k", &top_k, "N", "keep the best N (0 = all)", 0);
   flags.String("input", &input, "FILE", "input file [default: stdin]");
-  if (int rc = ParseOrHelp(flags, argc, argv); rc >= 0) return rc;
-  auto records = ReadRecords(input, false);
-  if (!records.ok()) return Fail(std::string(records.status().message()));
+  if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
+  auto records = ReadInputRecords(input, false);
+  if (!records.ok()) return CliFail(std::string(records.status().message()));
   auto client = remote.Connect();
-  if (!client.ok()) return Fail(std::string(client.status().message()));
+  if (!client.ok()) return CliFail(std::string(client.status().message()));
   v1::SimilarityRequest request;
   *request.mutable_options() = remote.Options();
   if (!query.empty()) {
@@ -198,7 +177,7 @@ int RunRemoteSimilarity(int argc, char** argv) {
       const std::string& line = (*records)[i].text;
       const size_t tab = line.find('\t');
       if (tab == std::string::npos) {
-        return Fail(absl::StrCat("input line ", i + 1, " has no tab between the two texts"));
+        return CliFail(absl::StrCat("input line ", i + 1, " has no tab between the two texts"));
       }
       auto* pair = request.add_pairs();
       pair->mutable_a()->set_text(line.substr(0, tab));
@@ -206,7 +185,7 @@ int RunRemoteSimilarity(int argc, char** argv) {
     }
   }
   auto response = (*client)->Similarity(request);
-  if (!response.ok()) return Fail(StatusLine(response.status()));
+  if (!response.ok()) return CliFail(StatusLine(response.status()));
   if (!query.empty()) {
     for (const auto& r : response->ranking()) {
       nlohmann::ordered_json j;
@@ -224,13 +203,13 @@ int RunRemoteInfo(int argc, char** argv) {
   FlagSet flags("llm2vec info", "Prints what a running server serves, as JSON.", "LLM2VEC_");
   std::string server = "127.0.0.1:50051";
   flags.String("server", &server, "HOST:PORT", "the llm2vec-server to call");
-  if (int rc = ParseOrHelp(flags, argc, argv); rc >= 0) return rc;
+  if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
   EmbeddingClient::Options o;
   o.target = server;
   auto client = EmbeddingClient::Connect(o);
-  if (!client.ok()) return Fail(std::string(client.status().message()));
+  if (!client.ok()) return CliFail(std::string(client.status().message()));
   auto info = (*client)->Info();
-  if (!info.ok()) return Fail(StatusLine(info.status()));
+  if (!info.ok()) return CliFail(StatusLine(info.status()));
   auto serving = (*client)->Serving();
   nlohmann::ordered_json j;
   j["model_id"] = info->model_id();
@@ -257,12 +236,12 @@ int RunRemoteTokenize(const std::string& server, const std::vector<TextRecord>& 
   EmbeddingClient::Options o;
   o.target = server;
   auto client = EmbeddingClient::Connect(o);
-  if (!client.ok()) return Fail(std::string(client.status().message()));
+  if (!client.ok()) return CliFail(std::string(client.status().message()));
   v1::TokenizeRequest request;
   request.set_add_special_tokens(add_special);
   for (const TextRecord& r : records) request.add_inputs()->set_text(r.text);
   auto response = (*client)->Tokenize(request);
-  if (!response.ok()) return Fail(StatusLine(response.status()));
+  if (!response.ok()) return CliFail(StatusLine(response.status()));
   for (int i = 0; i < response->tokens_size(); ++i) {
     nlohmann::ordered_json j;
     j["index"] = i;
@@ -292,17 +271,17 @@ int RunBench(int argc, char** argv) {
   flags.Int("inputs-per-request", &per_request, "N", "texts in each request", 1, 10000);
   flags.Int("deadline-ms", &deadline_ms, "MS", "per-request deadline (0: --timeout-s)", 0);
   flags.String("model", &model, "PATH_OR_ID", "also time the offline encoder on this model");
-  if (int rc = ParseOrHelp(flags, argc, argv); rc >= 0) return rc;
-  auto records = ReadRecords(input, false);
-  if (!records.ok()) return Fail(std::string(records.status().message()));
-  if (records->empty()) return Fail("--input: no texts");
+  if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
+  auto records = ReadInputRecords(input, false);
+  if (!records.ok()) return CliFail(std::string(records.status().message()));
+  if (records->empty()) return CliFail("--input: no texts");
 
   double offline_tokens_per_s = 0;
   if (!model.empty()) {
     auto loaded = LoadModel(model, LoadOptions());
-    if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+    if (!loaded.ok()) return CliFail(std::string(loaded.status().message()));
     auto encoder = Encoder::Create(std::move(*loaded), Encoder::Options());
-    if (!encoder.ok()) return Fail(std::string(encoder.status().message()));
+    if (!encoder.ok()) return CliFail(std::string(encoder.status().message()));
     std::vector<EncodeInput> inputs;
     for (const TextRecord& r : *records) inputs.push_back({r.text, ""});
     (void)(*encoder)->Encode({inputs.begin(), inputs.begin() + std::min<size_t>(8, inputs.size())},
@@ -310,7 +289,7 @@ int RunBench(int argc, char** argv) {
     const absl::Time t0 = absl::Now();
     auto out = (*encoder)->Encode(inputs, EncodeOptions());
     const double secs = absl::ToDoubleSeconds(absl::Now() - t0);
-    if (!out.ok()) return Fail(std::string(out.status().message()));
+    if (!out.ok()) return CliFail(std::string(out.status().message()));
     int64_t tokens = 0;
     for (const Embedding& e : *out) tokens += e.tokens;
     offline_tokens_per_s = tokens / secs;
@@ -319,7 +298,7 @@ int RunBench(int argc, char** argv) {
   }
 
   auto client = remote.Connect();
-  if (!client.ok()) return Fail(std::string(client.status().message()));
+  if (!client.ok()) return CliFail(std::string(client.status().message()));
   const v1::EmbedOptions options = remote.Options();
   std::mutex mu;
   std::vector<double> latencies_ms;

@@ -1,0 +1,33 @@
+#include "client/cli_common.h"
+
+#include <fstream>
+#include <iostream>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace llm2vec {
+
+int CliFail(const std::string& message) {
+  std::cerr << "llm2vec: " << message << "\n";
+  return 2;
+}
+
+int ParseSubcommandFlags(FlagSet& flags, int argc, char** argv) {
+  if (auto s = flags.Parse(argc, argv, 2); !s.ok()) return CliFail(std::string(s.message()));
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return 0;
+  }
+  return -1;
+}
+
+absl::StatusOr<std::vector<TextRecord>> ReadInputRecords(const std::string& input, bool jsonl) {
+  const bool as_jsonl = jsonl || IsJsonlPath(input);
+  if (input.empty() || input == "-") return ReadTextRecords(std::cin, as_jsonl, "<stdin>");
+  std::ifstream in(input, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("--input: cannot open '", input, "'"));
+  return ReadTextRecords(in, as_jsonl, input);
+}
+
+}  // namespace llm2vec

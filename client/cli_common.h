@@ -1,0 +1,28 @@
+// Pieces shared by the `llm2vec` subcommands: the error exit, flag parsing
+// with --help, and reading the input texts (--input FILE, or stdin).
+#ifndef LLM2VEC_CLIENT_CLI_COMMON_H_
+#define LLM2VEC_CLIENT_CLI_COMMON_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/flags.h"
+#include "client/text_input.h"
+
+namespace llm2vec {
+
+// Prints "llm2vec: <message>" to stderr; returns the exit code 2.
+int CliFail(const std::string& message);
+
+// Parses a subcommand's flags (argv[2...]). Returns -1 to go on, else the
+// exit code (0 after printing --help, 2 after a bad flag).
+int ParseSubcommandFlags(FlagSet& flags, int argc, char** argv);
+
+// Reads records from `input` ("" or "-": stdin); JSON lines when `jsonl`
+// or the file name ends in .jsonl.
+absl::StatusOr<std::vector<TextRecord>> ReadInputRecords(const std::string& input, bool jsonl);
+
+}  // namespace llm2vec
+
+#endif  // LLM2VEC_CLIENT_CLI_COMMON_H_
