@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "client/cli_common.h"
+#include "client/eval_command.h"
 #include "client/flags.h"
 #include "client/remote_commands.h"
 #include "client/text_input.h"
@@ -47,6 +48,9 @@ constexpr char kUsage[] =
     "  similarity cosine similarity of pairs, or ranking against a query\n"
     "  info       what the server serves\n"
     "  bench      load generator: throughput and latency percentiles\n"
+    "\n"
+    "Evaluation (local model with --model, or a server with --server):\n"
+    "  eval       MTEB-style scores: sts, classification, clustering, retrieval\n"
     "\n"
     "Run `llm2vec <command> --help` for the flags of a command.\n";
 
@@ -305,6 +309,7 @@ int RunGenerate(int argc, char** argv) {
 }  // namespace llm2vec
 
 int main(int argc, char** argv) {
+  llm2vec::UsePassiveOpenMpWaits(argv);
   llm2vec::TuneHostMalloc();
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
       std::string(argv[1]) == "help") {
@@ -319,5 +324,6 @@ int main(int argc, char** argv) {
   if (command == "similarity") return llm2vec::RunRemoteSimilarity(argc, argv);
   if (command == "info") return llm2vec::RunRemoteInfo(argc, argv);
   if (command == "bench") return llm2vec::RunBench(argc, argv);
+  if (command == "eval") return llm2vec::RunEval(argc, argv);
   return llm2vec::CliFail(absl::StrCat("unknown command '", command, "' (see llm2vec --help)"));
 }

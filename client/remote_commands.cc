@@ -295,6 +295,15 @@ int RunBench(int argc, char** argv) {
     offline_tokens_per_s = tokens / secs;
     std::printf("offline: %zu texts, %ld tokens in %.3f s: %.1f texts/s, %.1f tokens/s\n",
                 inputs.size(), tokens, secs, inputs.size() / secs, offline_tokens_per_s);
+    // The encoder's own time for one text (the floor of a served request).
+    std::vector<double> single;
+    for (size_t i = 0; i < std::min<size_t>(100, inputs.size()); ++i) {
+      const absl::Time t1 = absl::Now();
+      (void)(*encoder)->Encode({inputs[i]}, EncodeOptions());
+      single.push_back(absl::ToDoubleMilliseconds(absl::Now() - t1));
+    }
+    std::sort(single.begin(), single.end());
+    std::printf("offline: one text at a time: p50 %.3f ms\n", single[single.size() / 2]);
   }
 
   auto client = remote.Connect();
@@ -302,7 +311,7 @@ int RunBench(int argc, char** argv) {
   const v1::EmbedOptions options = remote.Options();
   std::mutex mu;
   std::vector<double> latencies_ms;
-  std::map<std::string, int64_t> errors;
+  std::map<std::string, std::vector<double>> errors;  // code -> latencies
   std::atomic<int64_t> sent{0}, texts_done{0}, tokens_done{0};
   const absl::Time start = absl::Now();
   const absl::Time stop = start + absl::Seconds(duration_s);
@@ -311,7 +320,7 @@ int RunBench(int argc, char** argv) {
     threads.emplace_back([&, c]() {
       size_t next = static_cast<size_t>(c) % records->size();
       std::vector<double> local;
-      std::map<std::string, int64_t> local_errors;
+      std::map<std::string, std::vector<double>> local_errors;
       while (absl::Now() < stop) {
         const int64_t n = sent.fetch_add(1);
         if (requests > 0 && n >= requests) break;
@@ -334,12 +343,13 @@ int RunBench(int argc, char** argv) {
           texts_done += response.embeddings_size();
           tokens_done += static_cast<int64_t>(response.usage().total_tokens());
         } else {
-          ++local_errors[absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()))];
+          local_errors[absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()))]
+              .push_back(ms);
         }
       }
       std::lock_guard<std::mutex> lock(mu);
       latencies_ms.insert(latencies_ms.end(), local.begin(), local.end());
-      for (const auto& [k, v] : local_errors) errors[k] += v;
+      for (const auto& [k, v] : local_errors) errors[k].insert(errors[k].end(), v.begin(), v.end());
     });
   }
   for (auto& t : threads) t.join();
@@ -356,7 +366,12 @@ int RunBench(int argc, char** argv) {
               concurrency, secs, latencies_ms.size(), latencies_ms.size() / secs,
               texts_done.load() / secs, tokens_per_s, pct(0.5), pct(0.9), pct(0.99),
               latencies_ms.empty() ? 0.0 : latencies_ms.back());
-  for (const auto& [code, n] : errors) std::printf("errors: %s x %ld\n", code.c_str(), n);
+  for (auto& [code, ms] : errors) {
+    std::sort(ms.begin(), ms.end());
+    std::printf("errors: %s x %zu (%.1f/s), answered in ms p50 %.2f p99 %.2f max %.2f\n",
+                code.c_str(), ms.size(), ms.size() / secs, ms[ms.size() / 2],
+                ms[std::min(ms.size() - 1, static_cast<size_t>(0.99 * ms.size()))], ms.back());
+  }
   if (offline_tokens_per_s > 0) {
     std::printf("ratio: server / offline throughput = %.3f\n", tokens_per_s / offline_tokens_per_s);
   }

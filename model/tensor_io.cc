@@ -3,6 +3,9 @@
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
 #include <malloc.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -61,6 +64,13 @@ absl::Status CheckDeviceDtype(at::Device device, at::ScalarType dtype) {
         "matmul); use float32 or bfloat16");
   }
   return absl::OkStatus();
+}
+
+void UsePassiveOpenMpWaits(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+  ::execv("/proc/self/exe", argv);
+  // exec failed (no /proc?): carry on with libgomp's defaults.
 }
 
 void TuneHostMalloc() {

@@ -247,6 +247,23 @@ absl::Status EmbeddingEngine::RunInputs(
   if (call.deadline <= tokenized) {
     return absl::DeadlineExceededError("the deadline passed before the request was queued");
   }
+  // Admission by deadline: work already queued runs first, so a request
+  // whose deadline falls before the queue could reach it is refused now
+  // (fast, RESOURCE_EXHAUSTED) instead of expiring in the queue.
+  if (call.deadline != absl::InfiniteFuture()) {
+    const double rate = tokens_per_second_.load();
+    const int64_t ahead = worker_->stats().queued_tokens;
+    if (rate > 0 && ahead > 0) {
+      const absl::Duration wait = absl::Seconds((ahead + total_tokens) / rate);
+      if (tokenized + wait > call.deadline) {
+        if (metrics_ != nullptr) metrics_->Rejected("deadline_unmeetable");
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "overloaded: ", ahead, " queued tokens need about ", absl::FormatDuration(wait),
+            " at the measured ", static_cast<int64_t>(rate), " tokens/s, past this request's "
+            "deadline in ", absl::FormatDuration(call.deadline - tokenized)));
+      }
+    }
+  }
   if (absl::Status s = worker_->Schedule(std::move(tasks)); !s.ok()) {
     if (metrics_ != nullptr) {
       metrics_->Rejected(absl::IsResourceExhausted(s) ? "queue_full"
@@ -328,6 +345,15 @@ void EmbeddingEngine::ProcessBatch(EmbedBatch batch) {
     absl::SleepFor(options_.debug_batch_delay - (clock_->Now() - started));
   }
   const absl::Time finished = clock_->Now();
+  {
+    // Smoothed device throughput for admission control.
+    int64_t real_tokens = 0;
+    for (const PreparedInput& in : inputs) real_tokens += static_cast<int64_t>(in.ids.size());
+    const double secs = std::max(1e-6, absl::ToDoubleSeconds(finished - started));
+    const double rate = static_cast<double>(real_tokens) / secs;
+    const double old_rate = tokens_per_second_.load();
+    tokens_per_second_.store(old_rate == 0 ? rate : 0.8 * old_rate + 0.2 * rate);
+  }
   if (metrics_ != nullptr) {
     int64_t real = 0, longest = 0;
     for (const PreparedInput& in : inputs) {

@@ -125,6 +125,9 @@ class EmbeddingEngine {
   Metrics* metrics_;
   int64_t max_input_tokens_ = 0;
   std::atomic<bool> shutting_down_{false};
+  // Device throughput, tokens per second of batch time, smoothed over
+  // recent batches (0 until the first batch); for deadline-aware admission.
+  std::atomic<double> tokens_per_second_{0};
 
   mutable absl::Mutex adapters_mu_;
   // Name -> adapter weights (on the device). Written only on the worker

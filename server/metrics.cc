@@ -64,7 +64,7 @@ const Histogram::BucketBoundaries& FractionBuckets() {
 
 // Reasons pre-registered at zero so that rate() works from the first scrape.
 constexpr const char* kDropReasons[] = {"deadline", "cancelled", "shutdown"};
-constexpr const char* kRejectReasons[] = {"queue_full", "invalid", "shutdown"};
+constexpr const char* kRejectReasons[] = {"queue_full", "deadline_unmeetable", "invalid", "shutdown"};
 
 class PrometheusMetrics : public Metrics {
  public:

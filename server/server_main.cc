@@ -289,4 +289,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace llm2vec
 
-int main(int argc, char** argv) { return llm2vec::Main(argc, argv); }
+int main(int argc, char** argv) {
+  llm2vec::UsePassiveOpenMpWaits(argv);
+  return llm2vec::Main(argc, argv);
+}

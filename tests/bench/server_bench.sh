@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Service benchmarks (figures for BENCHMARKS.md; not a test). Run on an idle
+# machine after ./setup.sh:
+#   tests/bench/server_bench.sh [MODEL_DIR]
+# MODEL_DIR defaults to a random-weight "small" Llama (hidden 512, 4 layers)
+# written by encoder_bench --save-hf, so that forward passes dominate the
+# per-request overhead as they do on real models (the 260K demo model is so
+# small that gRPC itself is the cost).
+#  1. throughput: 64 concurrent clients, one short text each, vs the offline
+#     encoder on the same texts in large batches (target ratio >= 0.85);
+#  2. low load: one client, p50 vs the encoder's own time for one text
+#     (target <= +1 ms);
+#  3. overload: 10x the clients (640) for 30 s with 1 s deadlines and a
+#     bounded queue: no crash, bounded server memory, rejections fast.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+B=build
+TD=${LLM2VEC_TESTDATA:-../shared/testdata}
+MODEL=${1:-/tmp/llm2vec-bench-small}
+[ -d "$MODEL" ] || $B/encoder_bench --shape small --save-hf "$MODEL" --testdata "$TD"
+TEXTS=/tmp/llm2vec-bench-texts.txt
+# Short texts: the first 12 words of TinyStories lines.
+awk 'NF && c < 2000 { c++; n = NF < 12 ? NF : 12; s = $1; for (i = 2; i <= n; i++) s = s " " $i; print s }' \
+  "$TD/data/tinystories/tinystories_val_slice.txt" > "$TEXTS"
+PORTS=/tmp/llm2vec-bench-ports.json
+rm -f "$PORTS"
+$B/llm2vec-server --model "$MODEL" --port 0 --http-port -1 --metrics-port 0 --port-file "$PORTS" \
+  --max-queue-requests 512 "${@:2}" 2>/tmp/llm2vec-bench-server.log &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 600); do [ -f "$PORTS" ] && break; sleep 0.1; done
+GRPC=127.0.0.1:$(python3 -c "import json;print(json.load(open('$PORTS'))['grpc'])" 2>/dev/null \
+  || sed 's/.*"grpc": \([0-9]*\).*/\1/' "$PORTS")
+rss() { awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SERVER/status; }
+echo "== machine: $(nproc) vCPU, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2); model $MODEL"
+echo "== 1. throughput, 64 clients x 1 short text, vs offline (server RSS $(rss))"
+$B/llm2vec bench --server "$GRPC" --input "$TEXTS" --concurrency 64 --duration-s 20 --model "$MODEL"
+echo "== 2. low load, 1 client"
+$B/llm2vec bench --server "$GRPC" --input "$TEXTS" --concurrency 1 --duration-s 10
+echo "== 3. overload, 640 clients for 30 s, 1 s deadlines (server RSS before $(rss))"
+$B/llm2vec bench --server "$GRPC" --input "$TEXTS" --concurrency 640 --duration-s 30 --deadline-ms 1000
+echo "== server RSS after overload: $(rss); still serving: $($B/llm2vec info --server "$GRPC" | grep -c '"serving": true')"
