@@ -1,0 +1,118 @@
+#include "model/atomic_dir.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace llm2vec {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string ParentOf(const std::string& path) {
+  fs::path parent = fs::path(path).parent_path();
+  return parent.empty() ? std::string(".") : parent.string();
+}
+
+// fsync of a folder makes the renames inside it durable.
+void SyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> MakeStagingDir(const std::string& final_dir) {
+  std::string dir = final_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  if (dir.empty()) return absl::InvalidArgumentError("output folder path is empty");
+  std::error_code ec;
+  fs::create_directories(ParentOf(dir), ec);
+  if (ec) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(ParentOf(dir), ": cannot create folder: ", ec.message()));
+  }
+  std::string templ = dir + ".tmp-XXXXXX";
+  if (::mkdtemp(templ.data()) == nullptr) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(templ, ": cannot create staging folder: ", std::strerror(errno)));
+  }
+  ::chmod(templ.c_str(), 0755);  // mkdtemp's 0700 would hide the result from other readers
+  return templ;
+}
+
+absl::Status WriteFileSynced(const std::string& path, absl::string_view contents) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(absl::StrCat(path, ": cannot create: ", std::strerror(errno)));
+  }
+  const char* p = contents.data();
+  size_t left = contents.size();
+  bool ok = true;
+  while (left > 0) {
+    ssize_t w = ::write(fd, p, left);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      ok = false;
+      break;
+    }
+    p += w;
+    left -= static_cast<size_t>(w);
+  }
+  ok = ok && ::fsync(fd) == 0;
+  const std::string err = ok ? "" : std::strerror(errno);
+  ::close(fd);
+  if (!ok) return absl::InternalError(absl::StrCat(path, ": write failed: ", err));
+  return absl::OkStatus();
+}
+
+absl::Status CommitStagingDir(const std::string& staging_dir, const std::string& final_dir) {
+  std::string dest = final_dir;
+  while (dest.size() > 1 && dest.back() == '/') dest.pop_back();
+  SyncDir(staging_dir);
+  std::error_code ec;
+  std::string aside;
+  if (fs::exists(dest, ec)) {
+    if (!fs::is_directory(dest, ec)) {
+      RemoveTree(staging_dir).IgnoreError();
+      return absl::FailedPreconditionError(
+          absl::StrCat(dest, ": exists and is not a folder; not replacing it"));
+    }
+    aside = absl::StrCat(dest, ".old-", ::getpid());
+    RemoveTree(aside).IgnoreError();
+    if (::rename(dest.c_str(), aside.c_str()) != 0) {
+      const std::string err = std::strerror(errno);
+      RemoveTree(staging_dir).IgnoreError();
+      return absl::InternalError(absl::StrCat(dest, ": cannot move the old folder aside: ", err));
+    }
+  }
+  if (::rename(staging_dir.c_str(), dest.c_str()) != 0) {
+    const std::string err = std::strerror(errno);
+    if (!aside.empty()) ::rename(aside.c_str(), dest.c_str());  // put the old one back
+    RemoveTree(staging_dir).IgnoreError();
+    return absl::InternalError(absl::StrCat(dest, ": cannot rename ", staging_dir, " into place: ", err));
+  }
+  SyncDir(ParentOf(dest));
+  if (!aside.empty()) RemoveTree(aside).IgnoreError();
+  return absl::OkStatus();
+}
+
+absl::Status RemoveTree(const std::string& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat(dir, ": cannot remove: ", ec.message()));
+  return absl::OkStatus();
+}
+
+}  // namespace llm2vec
