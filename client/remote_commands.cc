@@ -6,8 +6,6 @@
 #include <fstream>
 #include <iostream>
 #include <map>
-#include <mutex>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -309,50 +307,66 @@ int RunBench(int argc, char** argv) {
   auto client = remote.Connect();
   if (!client.ok()) return CliFail(std::string(client.status().message()));
   const v1::EmbedOptions options = remote.Options();
-  std::mutex mu;
   std::vector<double> latencies_ms;
   std::map<std::string, std::vector<double>> errors;  // code -> latencies
   std::atomic<int64_t> sent{0}, texts_done{0}, tokens_done{0};
   const absl::Time start = absl::Now();
   const absl::Time stop = start + absl::Seconds(duration_s);
-  std::vector<std::thread> threads;
-  for (int64_t c = 0; c < concurrency; ++c) {
-    threads.emplace_back([&, c]() {
-      size_t next = static_cast<size_t>(c) % records->size();
-      std::vector<double> local;
-      std::map<std::string, std::vector<double>> local_errors;
-      while (absl::Now() < stop) {
-        const int64_t n = sent.fetch_add(1);
-        if (requests > 0 && n >= requests) break;
-        v1::EmbedRequest request;
-        *request.mutable_options() = options;
-        for (int64_t k = 0; k < per_request; ++k) {
-          request.add_inputs()->set_text((*records)[next].text);
-          next = (next + 1) % records->size();
-        }
-        grpc::ClientContext context;
-        context.set_deadline(absl::ToChronoTime(
-            absl::Now() + (deadline_ms > 0 ? absl::Milliseconds(deadline_ms)
-                                           : absl::Seconds(remote.timeout_s))));
-        v1::EmbedResponse response;
-        const absl::Time t0 = absl::Now();
-        grpc::Status status = (*client)->stub().Embed(&context, request, &response);
-        const double ms = absl::ToDoubleMilliseconds(absl::Now() - t0);
-        if (status.ok()) {
-          local.push_back(ms);
-          texts_done += response.embeddings_size();
-          tokens_done += static_cast<int64_t>(response.usage().total_tokens());
-        } else {
-          local_errors[absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()))]
-              .push_back(ms);
-        }
-      }
-      std::lock_guard<std::mutex> lock(mu);
-      latencies_ms.insert(latencies_ms.end(), local.begin(), local.end());
-      for (const auto& [k, v] : local_errors) errors[k].insert(errors[k].end(), v.begin(), v.end());
-    });
+  // One thread drives every client through a completion queue: `concurrency`
+  // calls in flight, a new one started as each finishes. (A thread per
+  // client would spend the cores of a small machine on the load generator.)
+  struct Slot {
+    std::unique_ptr<grpc::ClientContext> context;
+    v1::EmbedResponse response;
+    grpc::Status status;
+    std::unique_ptr<grpc::ClientAsyncResponseReader<v1::EmbedResponse>> reader;
+    absl::Time started;
+  };
+  grpc::CompletionQueue cq;
+  std::vector<Slot> slots(static_cast<size_t>(concurrency));
+  size_t next_text = 0;
+  auto start_call = [&](size_t i) {
+    if (absl::Now() >= stop || (requests > 0 && sent.load() >= requests)) return false;
+    ++sent;
+    v1::EmbedRequest request;
+    *request.mutable_options() = options;
+    for (int64_t k = 0; k < per_request; ++k) {
+      request.add_inputs()->set_text((*records)[next_text].text);
+      next_text = (next_text + 1) % records->size();
+    }
+    Slot& slot = slots[i];
+    slot.context = std::make_unique<grpc::ClientContext>();
+    slot.context->set_deadline(absl::ToChronoTime(
+        absl::Now() + (deadline_ms > 0 ? absl::Milliseconds(deadline_ms)
+                                       : absl::Seconds(remote.timeout_s))));
+    slot.response.Clear();
+    slot.started = absl::Now();
+    slot.reader = (*client)->stub().AsyncEmbed(slot.context.get(), request, &cq);
+    slot.reader->Finish(&slot.response, &slot.status, reinterpret_cast<void*>(i));
+    return true;
+  };
+  int64_t in_flight = 0;
+  for (size_t i = 0; i < slots.size(); ++i) in_flight += start_call(i) ? 1 : 0;
+  void* tag = nullptr;
+  bool ok = false;
+  while (in_flight > 0 && cq.Next(&tag, &ok)) {
+    --in_flight;
+    const size_t i = reinterpret_cast<size_t>(tag);
+    Slot& slot = slots[i];
+    const double ms = absl::ToDoubleMilliseconds(absl::Now() - slot.started);
+    if (slot.status.ok()) {
+      latencies_ms.push_back(ms);
+      texts_done += slot.response.embeddings_size();
+      tokens_done += static_cast<int64_t>(slot.response.usage().total_tokens());
+    } else {
+      errors[absl::StatusCodeToString(static_cast<absl::StatusCode>(slot.status.error_code()))]
+          .push_back(ms);
+    }
+    if (start_call(i)) ++in_flight;
   }
-  for (auto& t : threads) t.join();
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
   const double secs = absl::ToDoubleSeconds(absl::Now() - start);
   std::sort(latencies_ms.begin(), latencies_ms.end());
   auto pct = [&](double p) {
