@@ -197,6 +197,18 @@ absl::Status EmbeddingEngine::RunInputs(
                                               ")"));
     }
   }
+  // A full queue refuses before any tokenizing: under overload the
+  // refusals must stay cheap. (Schedule re-checks exactly, with tokens.)
+  {
+    const BatchQueue::Stats stats = worker_->stats();
+    const int64_t limit = options_.worker.queue.max_queue_requests;
+    if (stats.queued_requests > 0 && stats.queued_requests + inputs.size() > limit) {
+      if (metrics_ != nullptr) metrics_->Rejected("queue_full");
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "overloaded: the queue holds ", stats.queued_requests, " inputs; this request has ",
+          inputs.size(), " and max_queue_requests is ", limit));
+    }
+  }
   // Tokenize on this (RPC) thread.
   auto request = std::make_shared<Request>(inputs.size());
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
