@@ -20,6 +20,15 @@ void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
 
 }  // namespace
 
+absl::StatusOr<v1::Pooling> PoolingToProto(const std::string& name) {
+  if (name == "mean") return v1::POOLING_MEAN;
+  if (name == "weighted_mean") return v1::POOLING_WEIGHTED_MEAN;
+  if (name == "last_token" || name == "eos_token") return v1::POOLING_LAST_TOKEN;
+  if (name == "bos_token") return v1::POOLING_BOS_TOKEN;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "pooling '", name, "' is not one of mean, weighted_mean, last_token, eos_token, bos_token"));
+}
+
 absl::StatusOr<std::unique_ptr<EmbeddingClient>> EmbeddingClient::Connect(const Options& options) {
   if (options.target.empty()) return absl::InvalidArgumentError("server target is empty");
   grpc::ChannelArguments args;

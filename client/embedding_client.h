@@ -20,6 +20,10 @@ class Channel;
 
 namespace llm2vec {
 
+// The wire value of a pooling name ("mean", "weighted_mean", "last_token" |
+// "eos_token", "bos_token"); InvalidArgument naming any other.
+absl::StatusOr<v1::Pooling> PoolingToProto(const std::string& name);
+
 class EmbeddingClient {
  public:
   struct Options {

@@ -123,21 +123,11 @@ absl::StatusOr<std::unique_ptr<TextEmbedder>> CreateLocalEmbedder(
 
 absl::StatusOr<std::unique_ptr<TextEmbedder>> CreateRemoteEmbedder(
     const RemoteEmbedderOptions& options) {
-  static const std::map<std::string, v1::Pooling> kPooling = {
-      {"mean", v1::POOLING_MEAN},
-      {"weighted_mean", v1::POOLING_WEIGHTED_MEAN},
-      {"last_token", v1::POOLING_LAST_TOKEN},
-      {"eos_token", v1::POOLING_LAST_TOKEN},
-      {"bos_token", v1::POOLING_BOS_TOKEN}};
   v1::EmbedOptions embed;
   if (!options.pooling.empty()) {
-    auto it = kPooling.find(options.pooling);
-    if (it == kPooling.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("pooling '", options.pooling,
-                       "' is not one of mean, weighted_mean, last_token, eos_token, bos_token"));
-    }
-    embed.set_pooling(it->second);
+    auto pooling = PoolingToProto(options.pooling);
+    if (!pooling.ok()) return pooling.status();
+    embed.set_pooling(*pooling);
   }
   embed.set_normalize(false);
   embed.set_truncate(v1::TRUNCATE_END);

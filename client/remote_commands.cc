@@ -48,13 +48,7 @@ struct RemoteFlags {
 
   v1::EmbedOptions Options() const {
     v1::EmbedOptions o;
-    static const std::map<std::string, v1::Pooling> kPooling = {
-        {"mean", v1::POOLING_MEAN},
-        {"weighted_mean", v1::POOLING_WEIGHTED_MEAN},
-        {"last_token", v1::POOLING_LAST_TOKEN},
-        {"eos_token", v1::POOLING_LAST_TOKEN},
-        {"bos_token", v1::POOLING_BOS_TOKEN}};
-    if (!pooling.empty()) o.set_pooling(kPooling.at(pooling));
+    if (!pooling.empty()) o.set_pooling(*PoolingToProto(pooling));  // --pooling has Choices
     o.set_normalize(normalize);
     o.set_dimensions(static_cast<uint32_t>(dimensions));
     o.set_truncate(truncate == "none"    ? v1::TRUNCATE_NONE
