@@ -262,6 +262,11 @@ int RunBench(int argc, char** argv) {
   flags.Int("requests", &requests, "N", "stop after N requests in all (0: time only)", 0);
   flags.Int("inputs-per-request", &per_request, "N", "texts in each request", 1, 10000);
   flags.Int("deadline-ms", &deadline_ms, "MS", "per-request deadline (0: --timeout-s)", 0);
+  double rate = 0;
+  flags.Double("rate", &rate, "REQ_PER_S",
+               "open loop: start requests at this rate, whatever the answers (at most "
+               "--concurrency in flight; a start with none free is counted as skipped); "
+               "0: closed loop, each client sends again when answered");
   flags.String("model", &model, "PATH_OR_ID", "also time the offline encoder on this model");
   if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
   auto records = ReadInputRecords(input, false);
@@ -340,10 +345,41 @@ int RunBench(int argc, char** argv) {
     return true;
   };
   int64_t in_flight = 0;
-  for (size_t i = 0; i < slots.size(); ++i) in_flight += start_call(i) ? 1 : 0;
+  int64_t skipped = 0;  // open loop: starts due while every slot was busy
+  std::vector<size_t> free_slots;
+  absl::Time next_start = start;
+  const absl::Duration interval = rate > 0 ? absl::Seconds(1.0 / rate) : absl::ZeroDuration();
+  if (rate > 0) {
+    for (size_t i = slots.size(); i-- > 0;) free_slots.push_back(i);
+  } else {
+    for (size_t i = 0; i < slots.size(); ++i) in_flight += start_call(i) ? 1 : 0;
+  }
   void* tag = nullptr;
   bool ok = false;
-  while (in_flight > 0 && cq.Next(&tag, &ok)) {
+  while (true) {
+    if (rate > 0) {
+      // Start every request that is due, then wait for an answer or the
+      // next start, whichever comes first.
+      const absl::Time now = absl::Now();
+      if (now >= stop && in_flight == 0) break;
+      while (now < stop && next_start <= now) {
+        next_start += interval;
+        if (free_slots.empty()) {
+          ++skipped;
+          continue;
+        }
+        const size_t i = free_slots.back();
+        if (!start_call(i)) break;
+        free_slots.pop_back();
+        ++in_flight;
+      }
+      const absl::Time wake = now < stop ? std::min(next_start, stop) : now + absl::Seconds(60);
+      auto status = cq.AsyncNext(&tag, &ok, absl::ToChronoTime(wake));
+      if (status == grpc::CompletionQueue::SHUTDOWN) break;
+      if (status == grpc::CompletionQueue::TIMEOUT) continue;
+    } else {
+      if (in_flight == 0 || !cq.Next(&tag, &ok)) break;
+    }
     --in_flight;
     const size_t i = reinterpret_cast<size_t>(tag);
     Slot& slot = slots[i];
@@ -356,7 +392,11 @@ int RunBench(int argc, char** argv) {
       errors[absl::StatusCodeToString(static_cast<absl::StatusCode>(slot.status.error_code()))]
           .push_back(ms);
     }
-    if (start_call(i)) ++in_flight;
+    if (rate > 0) {
+      free_slots.push_back(i);
+    } else if (start_call(i)) {
+      ++in_flight;
+    }
   }
   cq.Shutdown();
   while (cq.Next(&tag, &ok)) {
@@ -374,6 +414,10 @@ int RunBench(int argc, char** argv) {
               concurrency, secs, latencies_ms.size(), latencies_ms.size() / secs,
               texts_done.load() / secs, tokens_per_s, pct(0.5), pct(0.9), pct(0.99),
               latencies_ms.empty() ? 0.0 : latencies_ms.back());
+  if (skipped > 0) {
+    std::printf("skipped: %ld starts found all %ld slots busy (raise --concurrency)\n", skipped,
+                concurrency);
+  }
   for (auto& [code, ms] : errors) {
     std::sort(ms.begin(), ms.end());
     std::printf("errors: %s x %zu (%.1f/s), answered in ms p50 %.2f p99 %.2f max %.2f\n",
