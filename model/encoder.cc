@@ -3,7 +3,6 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -22,11 +21,6 @@
 
 namespace llm2vec {
 namespace {
-
-bool IsFile(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 
 // Python's `" ".join(text.split()[:n])`.
 std::string FirstWords(const std::string& text, size_t n) {
@@ -51,7 +45,7 @@ absl::Status FromTorch(const c10::Error& e, const char* what) {
 absl::StatusOr<Llm2VecConfig> LoadLlm2VecConfig(const std::string& dir) {
   Llm2VecConfig config;
   const std::string path = dir + "/llm2vec_config.json";
-  if (!IsFile(path)) return config;
+  if (!IsRegularFile(path)) return config;
   auto text = ReadFileToString(path);
   if (!text.ok()) return text.status();
   nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);

@@ -1,4 +1,5 @@
 #include "model/hf_download.h"
+#include "model/mapped_file.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -159,11 +160,6 @@ bool IsSha256Hex(const std::string& s) {
 
 // ---------------------------------------------------------------------------
 // Files.
-
-bool IsFile(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 
 std::string Dirname(const std::string& path) {
   const size_t slash = path.rfind('/');
@@ -700,7 +696,7 @@ absl::StatusOr<std::string> FetchBlob(const std::string& url, const std::string&
                                       const RemoteFile& remote, const RepoPaths& paths,
                                       const HubDownloadOptions& options) {
   std::string name = remote.etag;
-  if (!name.empty() && IsFile(paths.blobs_dir + "/" + name)) return name;
+  if (!name.empty() && IsRegularFile(paths.blobs_dir + "/" + name)) return name;
   if (absl::Status s = MakeDirs(paths.blobs_dir); !s.ok()) return s;
   // Without an ETag the name is known only at the end: a stable stand-in
   // lets a later run resume.
@@ -709,7 +705,7 @@ absl::StatusOr<std::string> FetchBlob(const std::string& url, const std::string&
   if (absl::Status s = lock.Acquire(paths.locks_dir + "/" + key + ".lock", label); !s.ok()) {
     return s;
   }
-  if (!name.empty() && IsFile(paths.blobs_dir + "/" + name)) return name;  // done meanwhile
+  if (!name.empty() && IsRegularFile(paths.blobs_dir + "/" + name)) return name;  // done meanwhile
   const std::string incomplete = paths.blobs_dir + "/" + key + ".incomplete";
   auto sha256 = DownloadToFile(url, incomplete, label, remote.size, options);
   if (!sha256.ok()) return sha256.status();
@@ -824,7 +820,7 @@ absl::StatusOr<std::string> DownloadFromHub(const HubReference& ref,
 
   std::vector<std::string> missing;
   for (const std::string& f : plan->files) {
-    if (!IsFile(snapshot + "/" + f)) missing.push_back(f);
+    if (!IsRegularFile(snapshot + "/" + f)) missing.push_back(f);
   }
   if (!missing.empty() && options.progress_min_bytes >= 0) {
     std::fprintf(stderr, "downloading %zu file%s of %s (commit %s) from %s into %s\n",

@@ -21,21 +21,6 @@
 namespace llm2vec {
 namespace {
 
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-bool IsFile(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-bool IsDir(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v == nullptr ? "" : v;
@@ -61,9 +46,9 @@ void ListGgufFiles(const std::string& dir, const std::string& prefix,
     const std::string name = e->d_name;
     if (name == "." || name == "..") continue;
     const std::string path = dir + "/" + name;
-    if (IsDir(path)) {
+    if (IsDirectory(path)) {
       ListGgufFiles(path, prefix + name + "/", out);
-    } else if (absl::EndsWith(name, ".gguf") && IsFile(path)) {
+    } else if (absl::EndsWith(name, ".gguf") && IsRegularFile(path)) {
       out->push_back(prefix + name);
     }
   }
@@ -75,10 +60,10 @@ void ListGgufFiles(const std::string& dir, const std::string& prefix,
 // needs (a partial download, or one of single files by other tools).
 absl::StatusOr<std::string> ModelPathInSnapshot(const std::string& snapshot,
                                                 const HubReference& ref) {
-  if (IsFile(snapshot + "/config.json")) {
-    if (IsFile(snapshot + "/model.safetensors")) return snapshot;
+  if (IsRegularFile(snapshot + "/config.json")) {
+    if (IsRegularFile(snapshot + "/model.safetensors")) return snapshot;
     const std::string index = snapshot + "/model.safetensors.index.json";
-    if (!IsFile(index)) return std::string();
+    if (!IsRegularFile(index)) return std::string();
     auto text = ReadFileToString(index);
     if (!text.ok()) return text.status();
     auto j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
@@ -86,14 +71,14 @@ absl::StatusOr<std::string> ModelPathInSnapshot(const std::string& snapshot,
       return snapshot;  // the loader explains what is wrong with it
     }
     for (const auto& shard : j["weight_map"]) {
-      if (shard.is_string() && !IsFile(snapshot + "/" + shard.get<std::string>())) {
+      if (shard.is_string() && !IsRegularFile(snapshot + "/" + shard.get<std::string>())) {
         return std::string();
       }
     }
     return snapshot;
   }
-  if (IsFile(snapshot + "/adapter_config.json") &&
-      IsFile(snapshot + "/adapter_model.safetensors")) {
+  if (IsRegularFile(snapshot + "/adapter_config.json") &&
+      IsRegularFile(snapshot + "/adapter_model.safetensors")) {
     return snapshot;
   }
   std::vector<std::string> ggufs;
@@ -147,7 +132,7 @@ std::string HubRepoCacheDir(const std::string& cache_dir, const std::string& rep
 
 absl::StatusOr<std::string> ResolveModelPath(const std::string& path_or_id) {
   if (path_or_id.empty()) return absl::InvalidArgumentError("model path or id is empty");
-  if (Exists(path_or_id)) return path_or_id;
+  if (PathExists(path_or_id)) return path_or_id;
   auto ref = ParseHubReference(path_or_id);
   if (!ref.ok()) {
     return absl::NotFoundError(absl::StrCat("model '", path_or_id,
@@ -159,16 +144,16 @@ absl::StatusOr<std::string> ResolveModelPath(const std::string& path_or_id) {
   const std::string repo_dir = HubRepoCacheDir(cache_dir, ref->repo_id);
   std::string commit = ref->revision;
   const std::string ref_file = repo_dir + "/refs/" + ref->revision;
-  if (Exists(ref_file)) {
+  if (PathExists(ref_file)) {
     auto text = ReadFileToString(ref_file);
     if (!text.ok()) return text.status();
     commit = std::string(absl::StripAsciiWhitespace(*text));
   }
   const std::string snapshot = repo_dir + "/snapshots/" + commit;
   const bool offline = HubOfflineFromEnv();
-  if (IsDir(snapshot)) {
+  if (IsDirectory(snapshot)) {
     if (!ref->filename.empty()) {
-      if (IsFile(snapshot + "/" + ref->filename)) return snapshot + "/" + ref->filename;
+      if (IsRegularFile(snapshot + "/" + ref->filename)) return snapshot + "/" + ref->filename;
     } else {
       auto path = ModelPathInSnapshot(snapshot, *ref);
       if (!path.ok()) return path.status();
@@ -180,7 +165,7 @@ absl::StatusOr<std::string> ResolveModelPath(const std::string& path_or_id) {
 
   const std::string looked_at = absl::StrCat(
       "model '", path_or_id, "' is not a local path and is not in the Hugging Face cache (",
-      Exists(repo_dir)
+      PathExists(repo_dir)
           ? absl::StrCat("no complete snapshot for revision '", ref->revision, "' in ", repo_dir)
           : "looked for " + repo_dir,
       ")");

@@ -38,6 +38,11 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// Filesystem checks (following symbolic links).
+bool PathExists(const std::string& path);
+bool IsRegularFile(const std::string& path);
+bool IsDirectory(const std::string& path);
+
 // Reads a whole (small) file into a string; errors name the path.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 

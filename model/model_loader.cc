@@ -1,7 +1,7 @@
 #include "model/model_loader.h"
+#include "model/mapped_file.h"
 
 #include <ATen/ATen.h>
-#include <sys/stat.h>
 
 #include <chrono>
 #include <regex>
@@ -19,15 +19,6 @@
 
 namespace llm2vec {
 namespace {
-
-bool IsDir(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-bool IsFile(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 
 std::string ShapeString(const std::vector<int64_t>& shape) {
   return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
@@ -191,7 +182,7 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path_or_id, const LoadO
   std::vector<std::string> adapters;
   std::string base = *path;
   // A PEFT adapter folder given as the model: load its base, merge it.
-  if (IsDir(base) && IsFile(base + "/adapter_config.json") && !IsFile(base + "/config.json")) {
+  if (IsDirectory(base) && IsRegularFile(base + "/adapter_config.json") && !IsRegularFile(base + "/config.json")) {
     auto lora_config = LoadLoraConfig(base + "/adapter_config.json");
     if (!lora_config.ok()) return lora_config.status();
     if (lora_config->base_model_name_or_path.empty()) {
@@ -210,7 +201,7 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path_or_id, const LoadO
   adapters.insert(adapters.end(), options.merge_adapters.begin(), options.merge_adapters.end());
 
   try {
-    if (IsFile(base) && absl::EndsWith(base, ".gguf")) {
+    if (IsRegularFile(base) && absl::EndsWith(base, ".gguf")) {
       auto file = GgufFile::Open(base);
       if (!file.ok()) return file.status();
       auto transformer = LoadGgufModel(**file, *device, *dtype);
@@ -222,8 +213,8 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path_or_id, const LoadO
       if (!tokenizer.ok()) return tokenizer.status();
       model.tokenizer = std::move(*tokenizer);
       model.format = "gguf";
-    } else if (IsDir(base)) {
-      if (!IsFile(base + "/config.json")) {
+    } else if (IsDirectory(base)) {
+      if (!IsRegularFile(base + "/config.json")) {
         return absl::InvalidArgumentError(absl::StrCat(
             base, ": has no config.json (nor adapter_config.json); not a Hugging Face model"));
       }
@@ -249,7 +240,7 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path_or_id, const LoadO
   }
   model.path = base;
   for (auto it = adapters.rbegin(); it != adapters.rend(); ++it) model.config_dirs.push_back(*it);
-  model.config_dirs.push_back(IsDir(base) ? base : base.substr(0, base.find_last_of('/') + 1));
+  model.config_dirs.push_back(IsDirectory(base) ? base : base.substr(0, base.find_last_of('/') + 1));
   model.load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return model;

@@ -1,4 +1,5 @@
 #include "model/safetensors.h"
+#include "model/mapped_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,15 +16,6 @@
 #include "absl/strings/str_join.h"
 
 namespace llm2vec {
-namespace {
-
-bool FileExists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-}  // namespace
-
 int SafetensorsDtypeSize(const std::string& dtype) {
   if (dtype == "F32" || dtype == "I32" || dtype == "U32") return 4;
   if (dtype == "F16" || dtype == "BF16" || dtype == "I16" || dtype == "U16") return 2;
@@ -46,9 +38,9 @@ absl::StatusOr<std::unique_ptr<SafetensorsArchive>> SafetensorsArchive::OpenFile
 absl::StatusOr<std::unique_ptr<SafetensorsArchive>> SafetensorsArchive::OpenFolder(
     const std::string& dir, const std::string& stem) {
   const std::string single = dir + "/" + stem + ".safetensors";
-  if (FileExists(single)) return OpenFile(single);
+  if (IsRegularFile(single)) return OpenFile(single);
   const std::string index_path = dir + "/" + stem + ".safetensors.index.json";
-  if (!FileExists(index_path)) {
+  if (!IsRegularFile(index_path)) {
     return absl::NotFoundError(absl::StrCat(dir, ": neither ", stem, ".safetensors nor ", stem,
                                             ".safetensors.index.json exists"));
   }

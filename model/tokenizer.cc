@@ -1,7 +1,7 @@
 // Tokenizer::FromFile: picks the loader from the file's content.
 #include "model/tokenizer.h"
+#include "model/mapped_file.h"
 
-#include <sys/stat.h>
 
 #include <cstdio>
 
@@ -10,11 +10,6 @@
 
 namespace llm2vec {
 namespace {
-
-bool IsDirectory(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 // True when the file starts with the GGUF magic.
 absl::StatusOr<bool> HasGgufMagic(const std::string& path) {
