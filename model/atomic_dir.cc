@@ -1,6 +1,7 @@
 #include "model/atomic_dir.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -108,10 +109,22 @@ absl::Status CommitStagingDir(const std::string& staging_dir, const std::string&
   return absl::OkStatus();
 }
 
+// POSIX nftw rather than std::filesystem::remove_all: PyTorch's libtorch.so
+// (the GPU build) exports its own std::filesystem symbols, and remove_all
+// resolved there crashed (null call) under libtorch 2.11.
 absl::Status RemoveTree(const std::string& dir) {
-  std::error_code ec;
-  fs::remove_all(dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat(dir, ": cannot remove: ", ec.message()));
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) {
+    return errno == ENOENT ? absl::OkStatus()
+                           : absl::InternalError(absl::StrCat(dir, ": cannot remove: ",
+                                                              std::strerror(errno)));
+  }
+  auto remove_one = [](const char* path, const struct stat*, int, struct FTW*) {
+    return ::remove(path) == 0 || errno == ENOENT ? 0 : -1;
+  };
+  if (::nftw(dir.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+    return absl::InternalError(absl::StrCat(dir, ": cannot remove: ", std::strerror(errno)));
+  }
   return absl::OkStatus();
 }
 
