@@ -70,5 +70,5 @@ if [ "${1:-}" != "--no-build" ]; then
   log "building into build/ (Release with debug info)"
   cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build -j"$(nproc)"
-  log "built build/llm2vec"
+  log "built build/llm2vec, build/llm2vec-server and build/llm2vec-train"
 fi
