@@ -104,14 +104,9 @@ absl::StatusOr<std::unique_ptr<TextEmbedder>> CreateLocalEmbedder(
   // llm2vec_config.json: the most specific folder that sets a pooling mode,
   // else the model's (as `llm2vec encode` does).
   Encoder::Options encoder_options;
-  for (const std::string& dir : model->config_dirs) {
-    auto cfg = LoadLlm2VecConfig(dir);
-    if (!cfg.ok()) return cfg.status();
-    if (cfg->pooling_mode.has_value() || dir == model->config_dirs.back()) {
-      encoder_options.llm2vec = *cfg;
-      break;
-    }
-  }
+  auto cfg = Llm2VecConfigOf(*model);
+  if (!cfg.ok()) return cfg.status();
+  encoder_options.llm2vec = *cfg;
   if (options.max_length > 0) encoder_options.llm2vec.max_length = options.max_length;
   encoder_options.num_threads = options.threads;
   auto encoder = Encoder::Create(std::move(*model), encoder_options);

@@ -148,14 +148,9 @@ int RunEncode(int argc, char** argv) {
   auto model = model_flags.Load();
   if (!model.ok()) return CliFail(std::string(model.status().message()));
   Encoder::Options encoder_options;
-  for (const std::string& dir : model->config_dirs) {
-    auto cfg = LoadLlm2VecConfig(dir);
-    if (!cfg.ok()) return CliFail(std::string(cfg.status().message()));
-    if (cfg->pooling_mode.has_value() || dir == model->config_dirs.back()) {
-      encoder_options.llm2vec = *cfg;
-      break;
-    }
-  }
+  auto cfg = Llm2VecConfigOf(*model);
+  if (!cfg.ok()) return CliFail(std::string(cfg.status().message()));
+  encoder_options.llm2vec = *cfg;
   if (max_length > 0) encoder_options.llm2vec.max_length = max_length;
   encoder_options.max_batch_tokens = batch_tokens;
   encoder_options.num_threads = static_cast<int>(model_flags.threads);

@@ -74,6 +74,19 @@ absl::StatusOr<Llm2VecConfig> LoadLlm2VecConfig(const std::string& dir) {
   return config;
 }
 
+absl::StatusOr<Llm2VecConfig> Llm2VecConfigOf(const LoadedModel& model) {
+  for (const std::string& dir : model.config_dirs) {
+    auto cfg = LoadLlm2VecConfig(dir);
+    if (!cfg.ok() || cfg->pooling_mode.has_value() || dir == model.config_dirs.back()) return cfg;
+  }
+  return Llm2VecConfig();
+}
+
+std::string ModelText(const EncodeInput& input) {
+  const std::string instruction(absl::StripAsciiWhitespace(input.instruction));
+  return instruction.empty() ? input.text : absl::StrCat(instruction, " ", input.text);
+}
+
 Encoder::Encoder(LoadedModel model, Options options)
     : model_(std::move(model)), options_(std::move(options)) {
   // The reference pads with EOS; any id works since padding is masked.
@@ -128,8 +141,7 @@ absl::StatusOr<PreparedInput> Encoder::Prepare(const EncodeInput& input, int64_t
     text = FirstWords(text, static_cast<size_t>(static_cast<double>(CountWords(text)) * ratio));
     n_text = tok.Encode(text, /*add_special_tokens=*/false).size();
   }
-  const std::string instruction(absl::StripAsciiWhitespace(input.instruction));
-  const std::string full = instruction.empty() ? text : absl::StrCat(instruction, " ", text);
+  const std::string full = ModelText({text, input.instruction});
   PreparedInput out;
   out.ids = tok.Encode(full, /*add_special_tokens=*/true);
   if (out.ids.empty()) return absl::InvalidArgumentError("text has no tokens");

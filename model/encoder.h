@@ -33,10 +33,19 @@ struct Llm2VecConfig {
 // Reads `dir`/llm2vec_config.json; the defaults when the file is absent.
 absl::StatusOr<Llm2VecConfig> LoadLlm2VecConfig(const std::string& dir);
 
+// The llm2vec_config.json that governs a loaded model: the most specific of
+// its config_dirs (adapters first) that sets a pooling mode, else the base
+// model's (or the defaults).
+absl::StatusOr<Llm2VecConfig> Llm2VecConfigOf(const LoadedModel& model);
+
 struct EncodeInput {
   std::string text;
   std::string instruction;  // optional
 };
+
+// The string the model sees for `input`, as the reference builds it:
+// "{instruction.strip()} {text}", or the text alone without an instruction.
+std::string ModelText(const EncodeInput& input);
 
 // One tokenized input, ready for the device.
 struct PreparedInput {

@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "model/lora.h"
@@ -479,8 +478,7 @@ absl::StatusOr<v1::TokenizeResponse> EmbeddingEngine::Tokenize(
   v1::TokenizeResponse response;
   for (const v1::EmbedInput& in : request.inputs()) {
     // What the model sees: "{instruction} {text}", as Prepare builds it.
-    std::string instruction(absl::StripAsciiWhitespace(in.instruction()));
-    const std::string full = instruction.empty() ? in.text() : absl::StrCat(instruction, " ", in.text());
+    const std::string full = ModelText({in.text(), in.instruction()});
     auto* tokens = response.add_tokens();
     for (int32_t id : tok.Encode(full, request.add_special_tokens())) {
       tokens->add_ids(id);

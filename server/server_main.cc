@@ -202,14 +202,9 @@ int Main(int argc, char** argv) {
   auto model = LoadModel(f.model, load);
   if (!model.ok()) return FailServing(server.get(), std::string(model.status().message()));
   Encoder::Options encoder_options;
-  for (const std::string& dir : model->config_dirs) {
-    auto cfg = LoadLlm2VecConfig(dir);
-    if (!cfg.ok()) return FailServing(server.get(), std::string(cfg.status().message()));
-    if (cfg->pooling_mode.has_value() || dir == model->config_dirs.back()) {
-      encoder_options.llm2vec = *cfg;
-      break;
-    }
-  }
+  auto cfg = Llm2VecConfigOf(*model);
+  if (!cfg.ok()) return FailServing(server.get(), std::string(cfg.status().message()));
+  encoder_options.llm2vec = *cfg;
   if (!f.pooling.empty()) encoder_options.llm2vec.pooling_mode = *ParsePoolingMode(f.pooling);
   encoder_options.num_threads = static_cast<int>(f.threads);
   const std::string description =
