@@ -141,11 +141,7 @@ TrainerOptions TrainerOptions::Defaults(Objective objective) {
   return o;
 }
 
-Trainer::Trainer(TrainerOptions options, std::unique_ptr<Encoder> encoder)
-    : options_(std::move(options)), encoder_(std::move(encoder)) {}
-
-absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(LoadedModel model,
-                                                         const TrainerOptions& options) {
+absl::Status ValidateTrainerOptions(const TrainerOptions& options) {
   const TrainerOptions& o = options;
   auto bad = [](const std::string& what) { return absl::InvalidArgumentError(what); };
   if (o.data_path.empty()) return bad("training needs a data file");
@@ -180,6 +176,17 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(LoadedModel model,
   if (o.keep_checkpoints < 1) {
     return bad(absl::StrCat("keep_checkpoints ", o.keep_checkpoints, " must be at least 1"));
   }
+  return absl::OkStatus();
+}
+
+Trainer::Trainer(TrainerOptions options, std::unique_ptr<Encoder> encoder)
+    : options_(std::move(options)), encoder_(std::move(encoder)) {}
+
+absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(LoadedModel model,
+                                                         const TrainerOptions& options) {
+  if (auto s = ValidateTrainerOptions(options); !s.ok()) return s;
+  const TrainerOptions& o = options;
+  auto bad = [](const std::string& what) { return absl::InvalidArgumentError(what); };
   if (model.transformer == nullptr || model.tokenizer == nullptr) {
     return bad("training needs a loaded transformer and tokenizer");
   }
@@ -383,35 +390,64 @@ absl::StatusOr<double> Trainer::EvaluateLoss(const TrainingBatch& batch) {
 }
 
 absl::StatusOr<TrainProgress> Trainer::Step() {
+  while (true) {
+    auto done = MicroStep();
+    if (!done.ok()) return done.status();
+    if (done->has_value()) return **done;
+  }
+}
+
+absl::StatusOr<std::optional<TrainProgress>> Trainer::MicroStep() {
   try {
-    return StepImpl();
+    return MicroStepImpl();
   } catch (const c10::Error& e) {
     optimizer_->ZeroGrad();
+    micro_ = 0;
+    micro_loss_ = 0;
+    micro_tokens_ = 0;
     return FromTorch(e, absl::StrCat("training step ", step_ + 1));
   }
 }
 
-absl::StatusOr<TrainProgress> Trainer::StepImpl() {
+absl::StatusOr<std::optional<TrainProgress>> Trainer::MicroStepImpl() {
   c10::AutoGradMode grad(true);
+  if (step_ >= options_.steps) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("training is done: step ", step_, " of ", options_.steps));
+  }
+  if (run_steps_ == 0 && micro_ == 0) {
+    run_start_ = std::chrono::steady_clock::now();
+    run_tokens_ = 0;
+  }
+  auto batch = NextBatch();
+  if (!batch.ok()) {
+    optimizer_->ZeroGrad();
+    micro_ = 0;
+    micro_loss_ = 0;
+    micro_tokens_ = 0;
+    return batch.status();
+  }
+  // A fresh view each micro-batch: casts (non-float32 models) must see the
+  // current parameters.
+  LoraWeights view = lora_->ForwardView(transformer().dtype());
+  ForwardOptions forward;
+  forward.attention = AttentionMode::kBidirectional;
+  forward.lora = &view;
+  forward.attention_dropout = options_.attention_dropout;
+  forward.train = true;
+  at::Tensor loss = Loss(*batch, forward);
+  (loss / static_cast<double>(options_.grad_accum)).backward();
+  micro_loss_ += loss.item<double>();
+  micro_tokens_ += batch->model_tokens;
+  if (++micro_ < options_.grad_accum) return std::optional<TrainProgress>();
+
   TrainProgress p;
   p.lr = LearningRate(step_);
-  double loss_sum = 0;
-  for (int64_t micro = 0; micro < options_.grad_accum; ++micro) {
-    auto batch = NextBatch();
-    if (!batch.ok()) return batch.status();
-    // A fresh view each micro-batch: casts (non-float32 models) must see
-    // the current parameters.
-    LoraWeights view = lora_->ForwardView(transformer().dtype());
-    ForwardOptions forward;
-    forward.attention = AttentionMode::kBidirectional;
-    forward.lora = &view;
-    forward.attention_dropout = options_.attention_dropout;
-    forward.train = true;
-    at::Tensor loss = Loss(*batch, forward);
-    (loss / static_cast<double>(options_.grad_accum)).backward();
-    loss_sum += loss.item<double>();
-    p.tokens += batch->model_tokens;
-  }
+  p.tokens = micro_tokens_;
+  p.loss = micro_loss_ / static_cast<double>(options_.grad_accum);
+  micro_ = 0;
+  micro_loss_ = 0;
+  micro_tokens_ = 0;
   p.grad_norm = ClipGradNorm(lora_->parameters(), options_.max_grad_norm);
   optimizer_->Step(p.lr);
   optimizer_->ZeroGrad();
@@ -420,7 +456,6 @@ absl::StatusOr<TrainProgress> Trainer::StepImpl() {
   run_tokens_ += p.tokens;
   p.step = step_;
   p.total_steps = options_.steps;
-  p.loss = loss_sum / static_cast<double>(options_.grad_accum);
   p.elapsed_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start_).count();
   if (p.elapsed_seconds > 0) {
@@ -428,25 +463,23 @@ absl::StatusOr<TrainProgress> Trainer::StepImpl() {
   }
   p.eta_seconds = p.elapsed_seconds / static_cast<double>(run_steps_) *
                   static_cast<double>(std::max<int64_t>(0, options_.steps - step_));
-  return p;
+  if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0) {
+    const std::string dir =
+        (fs::path(options_.checkpoint_dir) / absl::StrCat(kCheckpointPrefix, step_)).string();
+    if (auto s = SaveCheckpoint(dir); !s.ok()) return s;
+    PruneCheckpoints();
+    p.checkpoint = dir;
+  }
+  return std::optional<TrainProgress>(p);
 }
 
 absl::Status Trainer::Train(const ProgressCallback& on_step,
                             const std::function<bool()>& should_stop) {
-  run_start_ = std::chrono::steady_clock::now();
   run_steps_ = 0;
-  run_tokens_ = 0;
   while (step_ < options_.steps) {
     if (should_stop && should_stop()) return absl::OkStatus();
     auto p = Step();
     if (!p.ok()) return p.status();
-    if (options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0) {
-      const std::string dir =
-          (fs::path(options_.checkpoint_dir) / absl::StrCat(kCheckpointPrefix, step_)).string();
-      if (auto s = SaveCheckpoint(dir); !s.ok()) return s;
-      PruneCheckpoints();
-      p->checkpoint = dir;
-    }
     if (on_step) on_step(*p);
   }
   return absl::OkStatus();

@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -102,6 +103,10 @@ struct TrainerOptions {
   static TrainerOptions Defaults(Objective objective);
 };
 
+// INVALID_ARGUMENT naming the first bad option (what Trainer::Create
+// checks before it touches the model).
+absl::Status ValidateTrainerOptions(const TrainerOptions& options);
+
 // Reported after every optimizer step.
 struct TrainProgress {
   int64_t step = 0;         // steps done (1-based after the first)
@@ -137,8 +142,16 @@ class Trainer {
   // total, when `should_stop` says so (checked before each step).
   absl::Status Train(const ProgressCallback& on_step = {},
                      const std::function<bool()>& should_stop = {});
-  // One optimizer step.
+  // One optimizer step (its micro-batches), and a checkpoint when one is
+  // due. Train() without the loop.
   absl::StatusOr<TrainProgress> Step();
+  // The smallest unit of training, for callers that interleave it with
+  // other device work (the server): one micro-batch's forward and backward;
+  // after a step's last micro-batch also the optimizer step and a due
+  // checkpoint, and then the step's progress is returned (nullopt before).
+  // FAILED_PRECONDITION once all steps are done. An error discards the
+  // step's accumulated gradients (the next call starts the step afresh).
+  absl::StatusOr<std::optional<TrainProgress>> MicroStep();
 
   // The next micro-batch from the data (advances the data and, for MNTP,
   // the masking generator).
@@ -163,6 +176,9 @@ class Trainer {
   // Learning rate of 0-based step `step`.
   double LearningRate(int64_t step) const;
   int64_t step() const { return step_; }
+  // True between a step's first and last micro-batch (a checkpoint written
+  // now would skip that step's data consumed so far on resume).
+  bool mid_step() const { return micro_ > 0; }
   const TrainerOptions& options() const { return options_; }
   const TrainableLora& lora() const { return *lora_; }
   const Transformer& transformer() const { return encoder_->transformer(); }
@@ -177,7 +193,7 @@ class Trainer {
   absl::Status OpenData();
   // The objective's loss with `forward` (a graph when grad mode is on).
   at::Tensor Loss(const TrainingBatch& batch, const ForwardOptions& forward) const;
-  absl::StatusOr<TrainProgress> StepImpl();
+  absl::StatusOr<std::optional<TrainProgress>> MicroStepImpl();
   absl::Status WriteCheckpointFiles(const std::string& dir) const;
   void PruneCheckpoints() const;
 
@@ -194,6 +210,10 @@ class Trainer {
   std::unique_ptr<TripleReader> triples_;
 
   int64_t step_ = 0;
+  // The step in progress: micro-batches done, their loss and tokens.
+  int64_t micro_ = 0;
+  double micro_loss_ = 0;
+  int64_t micro_tokens_ = 0;
   // Throughput since this run (or resume) started.
   std::chrono::steady_clock::time_point run_start_;
   int64_t run_steps_ = 0;

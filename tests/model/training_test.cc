@@ -593,6 +593,48 @@ TEST(TrainableLoraTest, SavedAdapterReloadsBitIdentically) {
   EXPECT_LE((got - want).abs().max().item<double>(), 1e-4 * want.abs().max().item<double>());
 }
 
+TEST(TrainerTest, MicroStepsMakeUpExactlyOneStep) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  TrainerOptions o = SmallOptions(Objective::kMntp);
+  o.steps = 2;
+  o.batch_size = 2;
+  o.max_length = 32;
+  o.grad_accum = 3;
+  // One after the other: dropout draws from libtorch's global generator,
+  // which Create seeds.
+  auto whole = MakeTrainer(o);
+  ASSERT_NE(whole, nullptr);
+  std::vector<TrainProgress> steps;
+  for (int step = 1; step <= 2; ++step) {
+    auto p = whole->Step();
+    ASSERT_TRUE(p.ok()) << p.status();
+    steps.push_back(*p);
+  }
+  auto micro = MakeTrainer(o);
+  ASSERT_NE(micro, nullptr);
+  for (int step = 1; step <= 2; ++step) {
+    // grad_accum micro-batches; only the last one finishes the step.
+    for (int m = 0; m < 2; ++m) {
+      auto unit = micro->MicroStep();
+      ASSERT_TRUE(unit.ok()) << unit.status();
+      EXPECT_FALSE(unit->has_value());
+      EXPECT_TRUE(micro->mid_step());
+    }
+    auto last = micro->MicroStep();
+    ASSERT_TRUE(last.ok()) << last.status();
+    ASSERT_TRUE(last->has_value());
+    EXPECT_FALSE(micro->mid_step());
+    EXPECT_EQ((*last)->step, step);
+    EXPECT_EQ((*last)->loss, steps[step - 1].loss);
+    EXPECT_EQ((*last)->tokens, steps[step - 1].tokens);
+  }
+  const auto& a = whole->lora().parameters();
+  const auto& b = micro->lora().parameters();
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(a[i].detach().equal(b[i].detach()));
+  // Done: a further unit is refused.
+  EXPECT_EQ(micro->MicroStep().status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 // -------------------------------------------------- checkpoints and resume
 
 TEST(TrainerTest, ResumedRunEqualsUninterruptedRun) {
