@@ -17,7 +17,7 @@ PACKAGES=(
   libabsl-dev nlohmann-json3-dev libpcre2-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  prometheus-cpp-dev libcivetweb-dev prometheus
+  prometheus-cpp-dev libcivetweb-dev prometheus libsqlite3-dev
 )
 
 missing=()

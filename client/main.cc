@@ -22,6 +22,7 @@
 #include "client/flags.h"
 #include "client/remote_commands.h"
 #include "client/text_input.h"
+#include "client/training_commands.h"
 #include "model/encoder.h"
 #include "model/hf_hub.h"
 #include "model/tensor_io.h"
@@ -48,6 +49,11 @@ constexpr char kUsage[] =
     "  similarity cosine similarity of pairs, or ranking against a query\n"
     "  info       what the server serves\n"
     "  bench      load generator: throughput and latency percentiles\n"
+    "\n"
+    "Adapter training jobs on a running llm2vec-server (--server HOST:PORT; llm2vec-train\n"
+    "trains without a server):\n"
+    "  train      submit an MNTP, SimCSE or supervised LoRA training job and watch it\n"
+    "  jobs       list, get, cancel, resume or watch training jobs\n"
     "\n"
     "Evaluation (local model with --model, or a server with --server):\n"
     "  eval       MTEB-style scores: sts, classification, clustering, retrieval\n"
@@ -320,5 +326,7 @@ int main(int argc, char** argv) {
   if (command == "info") return llm2vec::RunRemoteInfo(argc, argv);
   if (command == "bench") return llm2vec::RunBench(argc, argv);
   if (command == "eval") return llm2vec::RunEval(argc, argv);
+  if (command == "train") return llm2vec::RunRemoteTrain(argc, argv);
+  if (command == "jobs") return llm2vec::RunJobs(argc, argv);
   return llm2vec::CliFail(absl::StrCat("unknown command '", command, "' (see llm2vec --help)"));
 }

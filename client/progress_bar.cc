@@ -26,6 +26,32 @@ void ProgressBar::Advance(int64_t n) {
   if (!drawn_ || now - last_draw_ >= std::chrono::milliseconds(200)) Draw();
 }
 
+void ProgressBar::Update(int64_t done, std::string detail) {
+  done_ = std::clamp<int64_t>(done, 0, total_);
+  detail_ = std::move(detail);
+  has_detail_ = true;
+  const auto now = std::chrono::steady_clock::now();
+  if (!drawn_ || now - last_draw_ >= std::chrono::milliseconds(200)) Draw();
+}
+
+void ProgressBar::Print(const std::string& line) {
+  if (out_ == nullptr) return;
+  if (drawn_ && !finished_) {
+    *out_ << "\r" << std::string(drawn_width_, ' ') << "\r" << line << "\n";
+    Draw();
+  } else {
+    *out_ << line << "\n" << std::flush;
+  }
+}
+
+void ProgressBar::Stop() {
+  if (finished_) return;
+  finished_ = true;
+  if (out_ == nullptr || !drawn_) return;
+  Draw();  // the latest count (an update may have been throttled)
+  *out_ << "\n" << std::flush;
+}
+
 void ProgressBar::Finish() {
   if (finished_) return;
   const bool shown = drawn_ && done_ == total_;  // the final state is on screen already
@@ -50,7 +76,9 @@ void ProgressBar::Draw() {
                      std::to_string(total_) + " " +
                      std::to_string(static_cast<int>(std::floor(fraction * 100))) + "%";
   char buf[64];
-  if (rate > 0) {
+  if (has_detail_) {
+    if (!detail_.empty()) line += "  " + detail_;
+  } else if (rate > 0) {
     std::snprintf(buf, sizeof(buf), "  %.0f %s/s", rate, unit_.c_str());
     line += buf;
     if (done_ < total_) {
@@ -61,7 +89,10 @@ void ProgressBar::Draw() {
       line += buf;
     }
   }
-  line += "   ";  // clears the tail of a longer previous line
+  // Clear the tail of a longer previous line.
+  const size_t width = line.size() - 1;  // without the '\r'
+  if (width < drawn_width_) line += std::string(drawn_width_ - width, ' ');
+  drawn_width_ = width;
   *out_ << line << std::flush;
 }
 

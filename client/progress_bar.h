@@ -3,6 +3,12 @@
 //
 //   embedding [##########----------]  1536/3000  51%  412 texts/s  eta 4 s
 //
+// Work counted here uses Advance (the bar measures rate and ETA itself);
+// work measured elsewhere, e.g. a training job on a server, uses Update
+// with its own detail text:
+//
+//   job-3 [##----------------------] 120/1000 12%  loss 2.3456  lr 4.8e-05  eta 3m20s
+//
 // Threading: one thread at a time.
 #ifndef LLM2VEC_CLIENT_PROGRESS_BAR_H_
 #define LLM2VEC_CLIENT_PROGRESS_BAR_H_
@@ -23,8 +29,16 @@ class ProgressBar {
 
   // `n` more items are done.
   void Advance(int64_t n);
+  // Sets the count to `done` and shows `detail` in place of the bar's own
+  // rate and ETA (for work whose rate is measured elsewhere).
+  void Update(int64_t done, std::string detail);
+  // Prints `line` on a line of its own where the bar is, then redraws the
+  // bar below it (for events while the bar runs).
+  void Print(const std::string& line);
   // Draws the final state and ends the line.
   void Finish();
+  // Ends the line where the work stands (stopped short of the total).
+  void Stop();
 
   // Implementation details follow.
  private:
@@ -32,8 +46,11 @@ class ProgressBar {
 
   std::ostream* out_;
   std::string label_, unit_;
+  std::string detail_;  // replaces rate and ETA when has_detail_
+  bool has_detail_ = false;
   int64_t total_ = 0, done_ = 0;
   bool finished_ = false, drawn_ = false;
+  size_t drawn_width_ = 0;  // characters of the line on screen
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 

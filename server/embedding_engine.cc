@@ -50,6 +50,9 @@ absl::StatusOr<Encoder::Truncation> TruncationFromProto(v1::Truncate t) {
 
 double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
 
+
+}  // namespace
+
 bool ValidAdapterName(const std::string& name) {
   if (name.empty() || name.size() > 128) return false;
   for (char c : name) {
@@ -57,8 +60,6 @@ bool ValidAdapterName(const std::string& name) {
   }
   return true;
 }
-
-}  // namespace
 
 // The shared state of one call's inputs; done when every input has a
 // result or one failed.
@@ -526,16 +527,40 @@ absl::Status EmbeddingEngine::RunOnWorker(std::function<absl::Status()> fn) {
   return *result;
 }
 
-bool EmbeddingEngine::RunControlWork(absl::Time /*next_batch_at*/) {
+bool EmbeddingEngine::RunControlWork(absl::Time next_batch_at) {
   std::function<void()> fn;
+  std::shared_ptr<DeviceWorker::IdleWork> background;
   {
     absl::MutexLock lock(&control_mu_);
-    if (control_.empty()) return false;
-    fn = std::move(control_.front());
-    control_.erase(control_.begin());
+    if (control_.empty()) {
+      background = background_;
+    } else {
+      fn = std::move(control_.front());
+      control_.erase(control_.begin());
+    }
   }
-  fn();
-  return true;
+  if (fn) {
+    fn();
+    return true;
+  }
+  return background != nullptr && (*background)(next_batch_at);
+}
+
+void EmbeddingEngine::SetBackgroundWork(DeviceWorker::IdleWork work) {
+  {
+    absl::MutexLock lock(&control_mu_);
+    background_ = work ? std::make_shared<DeviceWorker::IdleWork>(std::move(work)) : nullptr;
+  }
+  worker_->Wake();
+}
+
+absl::StatusOr<std::string> EmbeddingEngine::AdapterPath(const std::string& name) const {
+  absl::MutexLock lock(&adapters_mu_);
+  auto it = adapter_paths_.find(name);
+  if (it == adapter_paths_.end()) {
+    return absl::NotFoundError(absl::StrCat("adapter '", name, "' is not loaded"));
+  }
+  return it->second;
 }
 
 absl::Status EmbeddingEngine::LoadAdapter(const std::string& name, const std::string& path) {
@@ -565,6 +590,7 @@ absl::Status EmbeddingEngine::LoadAdapter(const std::string& name, const std::st
       return absl::AlreadyExistsError(absl::StrCat("adapter '", name, "' is already loaded"));
     }
     adapters_[name] = std::make_shared<LoraWeights>(std::move(*lora));
+    adapter_paths_[name] = path;
     if (metrics_ != nullptr) metrics_->SetAdaptersLoaded(static_cast<int64_t>(adapters_.size()));
     return absl::OkStatus();
   });
@@ -576,6 +602,7 @@ absl::Status EmbeddingEngine::UnloadAdapter(const std::string& name) {
     if (adapters_.erase(name) == 0) {
       return absl::NotFoundError(absl::StrCat("adapter '", name, "' is not loaded"));
     }
+    adapter_paths_.erase(name);
     if (metrics_ != nullptr) metrics_->SetAdaptersLoaded(static_cast<int64_t>(adapters_.size()));
     return absl::OkStatus();
   });

@@ -44,6 +44,9 @@ struct CallContext {
   std::string method;
 };
 
+// A served adapter's name: 1-128 letters, digits, '-', '_' or '.'.
+bool ValidAdapterName(const std::string& name);
+
 class EmbeddingEngine {
  public:
   struct Options {
@@ -88,6 +91,15 @@ class EmbeddingEngine {
   // with NOT_FOUND.
   absl::Status UnloadAdapter(const std::string& name);
   std::vector<std::string> AdapterNames() const;
+  // The folder a loaded adapter came from (NOT_FOUND when none has `name`).
+  absl::StatusOr<std::string> AdapterPath(const std::string& name) const;
+
+  // Background device work (training): run by the worker, one short unit
+  // per call, only when no inference batch is due and no adapter load or
+  // unload is waiting (see DeviceWorker::IdleWork). Replaces any earlier
+  // hook; null removes it. Call WakeWorker() when the hook has new work.
+  void SetBackgroundWork(DeviceWorker::IdleWork work);
+  void WakeWorker() { worker_->Wake(); }
 
   // Runs one small batch through the model (first-call costs out of the
   // way) before the server reports SERVING.
@@ -134,9 +146,12 @@ class EmbeddingEngine {
   // Name -> adapter weights (on the device). Written only on the worker
   // thread (loads/unloads run there); read by RPC threads for names only.
   std::map<std::string, std::shared_ptr<LoraWeights>> adapters_ ABSL_GUARDED_BY(adapters_mu_);
+  // Name -> the folder it was loaded from.
+  std::map<std::string, std::string> adapter_paths_ ABSL_GUARDED_BY(adapters_mu_);
 
   absl::Mutex control_mu_;
   std::vector<std::function<void()>> control_ ABSL_GUARDED_BY(control_mu_);
+  std::shared_ptr<DeviceWorker::IdleWork> background_ ABSL_GUARDED_BY(control_mu_);
 
   // Last: started after everything it calls into.
   std::unique_ptr<DeviceWorker> worker_;

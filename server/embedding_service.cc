@@ -16,21 +16,6 @@ absl::Time ToAbslTime(std::chrono::system_clock::time_point t) {
   return absl::FromChrono(t);
 }
 
-const char* CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK: return "OK";
-    case grpc::StatusCode::CANCELLED: return "CANCELLED";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-    default: return "INTERNAL";
-  }
-}
-
 }  // namespace
 
 EmbeddingService::EmbeddingService(Metrics* metrics, const Options& options)
@@ -50,12 +35,7 @@ CallContext EmbeddingService::MakeCall(grpc::ServerContext* context, const char*
 
 grpc::Status EmbeddingService::Finish(const char* method, absl::Time start,
                                       const absl::Status& status) {
-  grpc::Status out = ToGrpcStatus(status);
-  if (metrics_ != nullptr) {
-    metrics_->RequestDone(method, CodeName(out.error_code()),
-                          absl::ToDoubleSeconds(absl::Now() - start));
-  }
-  return out;
+  return FinishCall(metrics_, method, start, status);
 }
 
 grpc::Status EmbeddingService::Embed(grpc::ServerContext* context,

@@ -64,6 +64,8 @@ const Histogram::BucketBoundaries& FractionBuckets() {
 
 // Reasons pre-registered at zero so that rate() works from the first scrape.
 constexpr const char* kDropReasons[] = {"deadline", "cancelled", "shutdown"};
+constexpr const char* kJobStates[] = {"queued",    "running",   "succeeded",
+                                     "failed",    "cancelled", "interrupted"};
 constexpr const char* kRejectReasons[] = {"queue_full", "deadline_unmeetable", "invalid", "shutdown"};
 
 class PrometheusMetrics : public Metrics {
@@ -174,7 +176,48 @@ class PrometheusMetrics : public Metrics {
         device_bytes_family_(prometheus::BuildGauge()
                                  .Name("llm2vec_device_memory_bytes")
                                  .Help("Memory allocated on the GPU; absent on CPU.")
-                                 .Register(*registry_)) {
+                                 .Register(*registry_)),
+        training_jobs_(prometheus::BuildGauge()
+                           .Name("llm2vec_training_jobs")
+                           .Help("Training jobs by state (queued, running, succeeded, failed, "
+                                 "cancelled, interrupted).")
+                           .Register(*registry_)),
+        training_step_(prometheus::BuildGauge()
+                           .Name("llm2vec_training_step")
+                           .Help("Optimizer steps done by the running (or last) training job.")
+                           .Register(*registry_)
+                           .Add({})),
+        training_loss_(prometheus::BuildGauge()
+                           .Name("llm2vec_training_loss")
+                           .Help("Loss of the last optimizer step of the running (or last) job.")
+                           .Register(*registry_)
+                           .Add({})),
+        training_tokens_per_second_(
+            prometheus::BuildGauge()
+                .Name("llm2vec_training_tokens_per_second")
+                .Help("Training throughput of the running (or last) job, tokens through the "
+                      "model per second since it (re)started.")
+                .Register(*registry_)
+                .Add({})),
+        training_steps_(prometheus::BuildCounter()
+                            .Name("llm2vec_training_steps_total")
+                            .Help("Optimizer steps run by training jobs.")
+                            .Register(*registry_)
+                            .Add({})),
+        training_tokens_(prometheus::BuildCounter()
+                             .Name("llm2vec_training_tokens_total")
+                             .Help("Tokens run through the model by training steps.")
+                             .Register(*registry_)
+                             .Add({})),
+        training_unit_seconds_(
+            prometheus::BuildHistogram()
+                .Name("llm2vec_training_unit_duration_seconds")
+                .Help("Time one unit of training work (a micro-batch, plus the optimizer step "
+                      "and checkpoint after a step's last one) held the device; inference "
+                      "waits at most this long for it.")
+                .Register(*registry_)
+                .Add({}, LatencyBuckets())) {
+    for (const char* state : kJobStates) training_jobs_.Add({{"state", state}});
     for (const char* reason : kDropReasons) dropped_.Add({{"reason", reason}});
     for (const char* reason : kRejectReasons) rejected_.Add({{"reason", reason}});
   }
@@ -238,6 +281,21 @@ class PrometheusMetrics : public Metrics {
     device_bytes_family_.Add({}).Set(static_cast<double>(bytes));
   }
 
+  void SetTrainingJobs(absl::string_view state, int64_t count) override {
+    training_jobs_.Add({{"state", std::string(state)}}).Set(static_cast<double>(count));
+  }
+
+  void TrainingStep(int64_t step, double loss, double tokens_per_second,
+                    int64_t tokens) override {
+    training_step_.Set(static_cast<double>(step));
+    training_loss_.Set(loss);
+    training_tokens_per_second_.Set(tokens_per_second);
+    training_steps_.Increment();
+    training_tokens_.Increment(static_cast<double>(tokens));
+  }
+
+  void TrainingUnit(double seconds) override { training_unit_seconds_.Observe(seconds); }
+
   std::shared_ptr<prometheus::Registry> registry() override { return registry_; }
 
  private:
@@ -265,6 +323,13 @@ class PrometheusMetrics : public Metrics {
   Gauge& model_load_seconds_;
   Gauge& resident_bytes_;
   Family<Gauge>& device_bytes_family_;
+  Family<Gauge>& training_jobs_;
+  Gauge& training_step_;
+  Gauge& training_loss_;
+  Gauge& training_tokens_per_second_;
+  Counter& training_steps_;
+  Counter& training_tokens_;
+  Histogram& training_unit_seconds_;
 };
 
 class PrometheusExposer : public MetricsExposer {

@@ -49,6 +49,15 @@ class Metrics {
   // Bytes allocated on the GPU (not reported on CPU).
   virtual void SetDeviceMemory(int64_t bytes) = 0;
 
+  // Training jobs: how many are in each state ("queued", "running",
+  // "succeeded", "failed", "cancelled", "interrupted").
+  virtual void SetTrainingJobs(absl::string_view state, int64_t count) = 0;
+  // One optimizer step of the running job finished.
+  virtual void TrainingStep(int64_t step, double loss, double tokens_per_second,
+                            int64_t tokens) = 0;
+  // One unit of training work (a micro-batch) held the device this long.
+  virtual void TrainingUnit(double seconds) = 0;
+
   virtual std::shared_ptr<prometheus::Registry> registry() = 0;
 };
 

@@ -13,6 +13,7 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <iostream>
 #include <memory>
@@ -30,6 +31,8 @@
 #include "server/clock.h"
 #include "server/embedding_engine.h"
 #include "server/embedding_service.h"
+#include "server/training_manager.h"
+#include "server/training_service.h"
 #include "server/http_server.h"
 #include "server/metrics.h"
 
@@ -59,7 +62,23 @@ struct ServerFlags {
   int64_t max_inputs_per_request = 2048, threads = 0, drain_timeout_s = 30;
   std::string port_file;
   int64_t debug_batch_delay_ms = 0;
+  // Training jobs.
+  std::string state_dir, data_root, adapter_root;
+  int64_t max_training_steps = 100000, max_training_data_bytes = int64_t{10} << 30;
+  int64_t max_queued_jobs = 16, checkpoint_every = 50;
+  bool resume_interrupted_jobs = true;
 };
+
+// $XDG_STATE_HOME/llm2vec, else ~/.local/state/llm2vec, else "".
+std::string DefaultStateDir() {
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg != '\0') {
+    return absl::StrCat(xdg, "/llm2vec");
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return absl::StrCat(home, "/.local/state/llm2vec");
+  }
+  return "";
+}
 
 int Main(int argc, char** argv) {
   TuneHostMalloc();
@@ -106,6 +125,25 @@ int Main(int argc, char** argv) {
                "write the bound ports as JSON here once serving (for tests and supervisors)");
   flags.Int("debug-batch-delay-ms", &f.debug_batch_delay_ms, "MS",
             "testing aid: make every batch take at least this long (a slow device)", 0);
+  flags.String("state-dir", &f.state_dir, "DIR",
+               "training jobs' database (jobs.db) and checkpoints; \"none\" disables training "
+               "[default: $XDG_STATE_HOME/llm2vec, else ~/.local/state/llm2vec]");
+  flags.String("training-data-root", &f.data_root, "DIR",
+               "Train's data_path is relative to this folder and may not leave it "
+               "[default: STATE_DIR/data]");
+  flags.String("adapter-root", &f.adapter_root, "DIR",
+               "trained adapters are written to DIR/NAME; Train's base_adapter names are "
+               "looked up here when not loaded [default: STATE_DIR/adapters]");
+  flags.Int("max-training-steps", &f.max_training_steps, "N", "most steps one job may ask for", 1);
+  flags.Int("max-training-data-bytes", &f.max_training_data_bytes, "N",
+            "largest training data file", 1);
+  flags.Int("max-queued-jobs", &f.max_queued_jobs, "N",
+            "training jobs that may wait; beyond, Train fails with RESOURCE_EXHAUSTED", 1);
+  flags.Int("checkpoint-every", &f.checkpoint_every, "N",
+            "training steps between checkpoints, unless a job sets its own", 1);
+  flags.Bool("resume-interrupted-jobs", &f.resume_interrupted_jobs,
+             "at startup, resume jobs a crash or shutdown interrupted (=false: leave them for "
+             "ResumeJob)");
   if (auto s = flags.Parse(argc, argv); !s.ok()) return Fail(std::string(s.message()));
   if (flags.help_requested()) {
     std::cout << flags.Help();
@@ -180,11 +218,13 @@ int Main(int argc, char** argv) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   EmbeddingService service(metrics.get(), EmbeddingService::Options());
+  TrainingService training_service(metrics.get());
   grpc::ServerBuilder builder;
   int grpc_port = 0;
   builder.AddListeningPort(absl::StrCat(f.host, ":", f.port), grpc::InsecureServerCredentials(),
                            &grpc_port);
   builder.RegisterService(&service);
+  builder.RegisterService(&training_service);
   builder.SetMaxReceiveMessageSize(64 << 20);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || grpc_port == 0) {
@@ -247,6 +287,44 @@ int Main(int argc, char** argv) {
     exposer = std::move(*started);
   }
 
+  // Training: jobs run on the engine's device worker between batches.
+  std::unique_ptr<TrainingManager> training;
+  if (f.state_dir.empty()) f.state_dir = DefaultStateDir();
+  if (f.state_dir == "none" || f.state_dir.empty()) {
+    std::cerr << "llm2vec-server: training is disabled (no --state-dir)" << std::endl;
+  } else {
+    TrainingManager::Options t;
+    t.state_dir = f.state_dir;
+    t.data_root = f.data_root.empty() ? f.state_dir + "/data" : f.data_root;
+    t.adapter_root = f.adapter_root.empty() ? f.state_dir + "/adapters" : f.adapter_root;
+    t.model = f.model;
+    t.load = load;
+    t.num_threads = static_cast<int>(f.threads);
+    t.max_steps = f.max_training_steps;
+    t.max_data_bytes = f.max_training_data_bytes;
+    t.max_queued_jobs = static_cast<int>(f.max_queued_jobs);
+    t.checkpoint_every = f.checkpoint_every;
+    t.resume_interrupted = f.resume_interrupted_jobs;
+    EmbeddingEngine* eng = engine->get();
+    TrainingManager::Host host;
+    host.wake_worker = [eng] { eng->WakeWorker(); };
+    host.adapter_path = [eng](const std::string& name) { return eng->AdapterPath(name); };
+    host.load_adapter = [eng](const std::string& name, const std::string& dir) {
+      return eng->LoadAdapter(name, dir);
+    };
+    auto created = TrainingManager::Create(t, std::move(host), metrics.get());
+    if (!created.ok()) {
+      return FailServing(server.get(), absl::StrCat("--state-dir ", f.state_dir, ": ",
+                                                    created.status().message()));
+    }
+    training = std::move(*created);
+    TrainingManager* m = training.get();
+    eng->SetBackgroundWork([m](absl::Time next_batch_at) { return m->RunUnit(next_batch_at); });
+    training_service.SetManager(m);
+    std::cerr << "llm2vec-server: training jobs in " << t.state_dir << " (data from "
+              << t.data_root << ", adapters to " << t.adapter_root << ")" << std::endl;
+  }
+
   service.SetEngine(engine->get());
   engine_ptr.store(engine->get());
   health->SetServingStatus(true);
@@ -274,6 +352,11 @@ int Main(int argc, char** argv) {
   serving.store(false);
   health->SetServingStatus(false);
   const absl::Duration drain = absl::Seconds(f.drain_timeout_s);
+  // The running job checkpoints and becomes INTERRUPTED (resumed at the
+  // next start); then inference drains.
+  training_service.StopWatches();
+  if (training) training->Shutdown();
+  (*engine)->SetBackgroundWork(nullptr);
   (*engine)->Shutdown(drain);  // refuses new work, finishes queued work
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   http.reset();

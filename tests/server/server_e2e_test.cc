@@ -27,122 +27,17 @@
 #include "model/encoder.h"
 #include "model/model_loader.h"
 #include "model/safetensors.h"
+#include "tests/server/server_process.h"
 #include "tests/testdata.h"
 
 namespace llm2vec {
 namespace {
 
+using ::llm2vec::testing::DemoModel;
+using ::llm2vec::testing::Http;
+using ::llm2vec::testing::Sample;
+using ::llm2vec::testing::ServerProcess;
 using ::llm2vec::testing::TestdataPath;
-
-std::string DemoModel() { return TestdataPath("models/stories260k-gguf/stories260K.gguf"); }
-
-// A llm2vec-server child process on loopback with ephemeral ports.
-class ServerProcess {
- public:
-  explicit ServerProcess(std::vector<std::string> extra_flags) {
-    char dir_template[] = "/tmp/llm2vec_e2e_XXXXXX";
-    EXPECT_NE(mkdtemp(dir_template), nullptr);
-    dir_ = dir_template;
-    port_file_ = dir_ + "/ports.json";
-    std::vector<std::string> args = {LLM2VEC_SERVER_BIN, "--model", DemoModel(), "--port", "0",
-                                     "--http-port", "0", "--metrics-port", "0",
-                                     "--port-file", port_file_, "--threads", "1"};
-    args.insert(args.end(), extra_flags.begin(), extra_flags.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      freopen((dir_ + "/server.log").c_str(), "w", stderr);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    // Wait (bounded) for the port file, written once serving.
-    for (int i = 0; i < 600 && !Exists(port_file_); ++i) absl::SleepFor(absl::Milliseconds(50));
-    std::ifstream in(port_file_);
-    nlohmann::json ports = nlohmann::json::parse(in, nullptr, false);
-    EXPECT_FALSE(ports.is_discarded()) << "server did not start: " << Log();
-    if (!ports.is_discarded()) {
-      grpc_port_ = ports["grpc"].get<int>();
-      http_port_ = ports["http"].get<int>();
-      metrics_port_ = ports["metrics"].get<int>();
-    }
-    EmbeddingClient::Options options;
-    options.target = absl::StrCat("127.0.0.1:", grpc_port_);
-    options.timeout = absl::Seconds(30);
-    client_ = std::move(*EmbeddingClient::Connect(options));
-  }
-  ~ServerProcess() {
-    if (pid_ > 0 && !exited_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    (void)::system(("rm -rf " + dir_).c_str());
-  }
-
-  static bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
-  std::string Log() const {
-    std::ifstream in(dir_ + "/server.log");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-  // Sends `sig`; with wait, returns the exit status.
-  int Signal(int sig, bool wait) {
-    kill(pid_, sig);
-    if (!wait) return -1;
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    exited_ = true;
-    return status;
-  }
-
-  EmbeddingClient& client() { return *client_; }
-  int http_port() const { return http_port_; }
-  int metrics_port() const { return metrics_port_; }
-  const std::string& dir() const { return dir_; }
-
- private:
-  std::string dir_, port_file_;
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int grpc_port_ = 0, http_port_ = 0, metrics_port_ = 0;
-  std::unique_ptr<EmbeddingClient> client_;
-};
-
-// Minimal HTTP/1.1 client over a loopback socket: returns (status, body).
-std::pair<int, std::string> Http(int port, const std::string& method, const std::string& path,
-                                 const std::string& body = "") {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return {-1, ""};
-  }
-  std::string request = absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\n",
-                                     "Connection: close\r\nContent-Type: application/json\r\n",
-                                     "Content-Length: ", body.size(), "\r\n\r\n", body);
-  (void)!write(fd, request.data(), request.size());
-  std::string response;
-  char buf[65536];
-  for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) response.append(buf, n);
-  close(fd);
-  const size_t sp = response.find(' ');
-  const size_t split = response.find("\r\n\r\n");
-  if (sp == std::string::npos || split == std::string::npos) return {-1, response};
-  return {std::atoi(response.c_str() + sp + 1), response.substr(split + 4)};
-}
-
-// The value of one sample line of Prometheus text ("name{labels} value").
-double Sample(const std::string& text, const std::string& series) {
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (absl::StartsWith(line, series + " ")) return std::stod(std::string(line.substr(series.size() + 1)));
-  }
-  return -1;
-}
 
 v1::EmbedRequest Texts(const std::vector<std::string>& texts) {
   v1::EmbedRequest request;

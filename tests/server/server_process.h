@@ -1,0 +1,64 @@
+// Test harness for end-to-end tests: a real llm2vec-server child process on
+// loopback with ephemeral ports (read back from --port-file), its log, and
+// small HTTP and Prometheus-text helpers.
+#ifndef LLM2VEC_TESTS_SERVER_SERVER_PROCESS_H_
+#define LLM2VEC_TESTS_SERVER_SERVER_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "client/embedding_client.h"
+
+namespace llm2vec {
+namespace testing {
+
+// The demo model (stories260K GGUF) in the test data.
+std::string DemoModel();
+
+class ServerProcess {
+ public:
+  // Starts LLM2VEC_SERVER_BIN --model DemoModel() with ephemeral ports, one
+  // thread, `extra_flags`, and (unless they name one) a --state-dir inside
+  // its own temporary folder; waits until it serves.
+  explicit ServerProcess(std::vector<std::string> extra_flags);
+  // SIGKILLs a server still running; removes the temporary folder.
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  static bool Exists(const std::string& path);
+  std::string Log() const;
+  // Sends `sig`; with wait, returns the exit status (-1 without).
+  int Signal(int sig, bool wait);
+
+  EmbeddingClient& client() { return *client_; }
+  std::string grpc_target() const;
+  int http_port() const { return http_port_; }
+  int metrics_port() const { return metrics_port_; }
+  // The temporary folder (log, port file, default state).
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_, port_file_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int grpc_port_ = 0, http_port_ = 0, metrics_port_ = 0;
+  std::unique_ptr<EmbeddingClient> client_;
+};
+
+// Minimal HTTP/1.1 client over a loopback socket: returns (status, body).
+std::pair<int, std::string> Http(int port, const std::string& method, const std::string& path,
+                                 const std::string& body = "");
+
+// The value of one sample line of Prometheus text ("name{labels} value"),
+// -1 when absent.
+double Sample(const std::string& text, const std::string& series);
+
+}  // namespace testing
+}  // namespace llm2vec
+
+#endif  // LLM2VEC_TESTS_SERVER_SERVER_PROCESS_H_
