@@ -14,13 +14,18 @@ absl::StatusOr<std::unique_ptr<DeviceWorker>> DeviceWorker::Create(const Options
   if (!processor) return absl::InvalidArgumentError("DeviceWorker needs a batch processor");
   absl::StatusOr<std::unique_ptr<BatchQueue>> queue = BatchQueue::Create(options.queue);
   if (!queue.ok()) return queue.status();
-  return std::unique_ptr<DeviceWorker>(
-      new DeviceWorker(*std::move(queue), clock, std::move(processor), std::move(idle_work)));
+  if (options.idle_work_grace < absl::ZeroDuration() ||
+      options.idle_work_max_wait < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("idle work grace and max wait must be >= 0");
+  }
+  return std::unique_ptr<DeviceWorker>(new DeviceWorker(
+      options, *std::move(queue), clock, std::move(processor), std::move(idle_work)));
 }
 
-DeviceWorker::DeviceWorker(std::unique_ptr<BatchQueue> queue, Clock* clock,
-                           BatchProcessor processor, IdleWork idle_work)
-    : queue_(std::move(queue)),
+DeviceWorker::DeviceWorker(const Options& options, std::unique_ptr<BatchQueue> queue,
+                           Clock* clock, BatchProcessor processor, IdleWork idle_work)
+    : options_(options),
+      queue_(std::move(queue)),
       clock_(clock),
       processor_(std::move(processor)),
       idle_work_(std::move(idle_work)),
@@ -74,6 +79,9 @@ int64_t DeviceWorker::batches_processed() const {
 }
 
 void DeviceWorker::Loop() {
+  // When the last batch finished, and when idle work's last turn ended.
+  absl::Time last_batch_end = absl::InfinitePast();
+  absl::Time last_idle_turn = clock_->Now();
   while (true) {
     uint64_t seen;
     bool shutting_down;
@@ -84,24 +92,40 @@ void DeviceWorker::Loop() {
       shutting_down = shutting_down_;
       drain_deadline = drain_deadline_;
     }
-    const absl::Time now = clock_->Now();
+    absl::Time now = clock_->Now();
     if (shutting_down) {
       if (now >= drain_deadline) break;
       // Drain: every queued task is due. Only this thread flushes, after the
       // check above, so no batch starts once the drain time is over.
       queue_->Flush();
+    } else if (idle_work_ && now - last_idle_turn >= options_.idle_work_max_wait) {
+      // Batches have kept the device busy for too long: one unit first.
+      // (next_batch_at = now: batches are probably waiting.)
+      idle_work_(now);
+      last_idle_turn = clock_->Now();
+      continue;
     }
     absl::Time wake_at;
     std::optional<EmbedBatch> batch = queue_->NextBatch(now, &wake_at);
     if (batch.has_value()) {
       processor_(*std::move(batch));
+      last_batch_end = clock_->Now();
       absl::MutexLock lock(&mu_);
       ++batches_processed_;
       continue;
     }
     // Flushed and nothing due: the queue is empty, and stays so.
     if (shutting_down) break;
-    if (idle_work_ && idle_work_(wake_at)) continue;
+    if (idle_work_) {
+      const absl::Time grace_end = last_batch_end + options_.idle_work_grace;
+      if (now >= grace_end) {
+        const bool worked = idle_work_(wake_at);
+        last_idle_turn = clock_->Now();
+        if (worked) continue;
+      } else {
+        wake_at = std::min(wake_at, grace_end);
+      }
+    }
     absl::MutexLock lock(&mu_);
     while (generation_ == seen) {
       if (clock_->WaitWithDeadline(&mu_, &cv_, wake_at)) break;

@@ -5,8 +5,9 @@
 // through the BatchProcessor; while it runs, tasks keep arriving, and the
 // next batch is formed from them the moment the processor returns. When no
 // batch is due it runs one unit of IdleWork if there is any (the hook for
-// training steps: inference always goes first, since the queue is checked
-// between two units), else it sleeps until a task arrives, Wake() is
+// training steps: inference goes first, since the queue is checked between
+// two units; Options say how long the device must have been idle first and
+// how long idle work may be starved), else it sleeps until a task arrives, Wake() is
 // called, or the queue's next wake-up time (a batch's max_queue_delay, or
 // a task's deadline so that it is dropped promptly).
 //
@@ -49,6 +50,13 @@ class DeviceWorker {
   struct Options {
     // Batch formation and the queue's bounds.
     BatchQueue::Options queue;
+    // Idle work starts only once no batch has finished for this long, so
+    // clients that send again as soon as they are answered do not find the
+    // device inside a unit of background work.
+    absl::Duration idle_work_grace = absl::ZeroDuration();
+    // Idle work gets a turn at least this often even while batches keep the
+    // device busy, so it is not starved (InfiniteDuration(): it may be).
+    absl::Duration idle_work_max_wait = absl::InfiniteDuration();
   };
 
   // Runs one batch on the device and completes its tasks (their payload
@@ -95,10 +103,11 @@ class DeviceWorker {
 
   // Implementation details follow.
  private:
-  DeviceWorker(std::unique_ptr<BatchQueue> queue, Clock* clock, BatchProcessor processor,
-               IdleWork idle_work);
+  DeviceWorker(const Options& options, std::unique_ptr<BatchQueue> queue, Clock* clock,
+               BatchProcessor processor, IdleWork idle_work);
   void Loop();
 
+  const Options options_;
   const std::unique_ptr<BatchQueue> queue_;
   Clock* const clock_;
   const BatchProcessor processor_;

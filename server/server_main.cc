@@ -67,6 +67,7 @@ struct ServerFlags {
   int64_t max_training_steps = 100000, max_training_data_bytes = int64_t{10} << 30;
   int64_t max_queued_jobs = 16, checkpoint_every = 50;
   bool resume_interrupted_jobs = true;
+  int64_t training_idle_grace_ms = 5, training_max_wait_ms = 2000;
 };
 
 // $XDG_STATE_HOME/llm2vec, else ~/.local/state/llm2vec, else "".
@@ -141,6 +142,12 @@ int Main(int argc, char** argv) {
             "training jobs that may wait; beyond, Train fails with RESOURCE_EXHAUSTED", 1);
   flags.Int("checkpoint-every", &f.checkpoint_every, "N",
             "training steps between checkpoints, unless a job sets its own", 1);
+  flags.Int("training-idle-grace-ms", &f.training_idle_grace_ms, "MS",
+            "a training unit (one micro-batch) starts only after the device has had no "
+            "inference batch for this long", 0);
+  flags.Int("training-max-wait-ms", &f.training_max_wait_ms, "MS",
+            "under constant inference load, a running job still gets one unit this often "
+            "(0: training never waits; inference p99 then includes a unit)", 0);
   flags.Bool("resume-interrupted-jobs", &f.resume_interrupted_jobs,
              "at startup, resume jobs a crash or shutdown interrupted (=false: leave them for "
              "ResumeJob)");
@@ -266,6 +273,8 @@ int Main(int argc, char** argv) {
   q.max_queue_delay = absl::Microseconds(f.max_queue_delay_us);
   q.max_queue_tokens = f.max_queue_tokens;
   q.max_queue_requests = f.max_queue_requests;
+  engine_options.worker.idle_work_grace = absl::Milliseconds(f.training_idle_grace_ms);
+  engine_options.worker.idle_work_max_wait = absl::Milliseconds(f.training_max_wait_ms);
   auto engine = EmbeddingEngine::Create(std::move(*encoder), engine_options, Clock::Real(),
                                         metrics.get());
   if (!engine.ok()) return FailServing(server.get(), std::string(engine.status().message()));

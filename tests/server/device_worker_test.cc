@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <any>
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -367,6 +369,108 @@ TEST(DeviceWorkerTest, InferenceGoesBeforeIdleWork) {
   absl::MutexLock lock(&mu);
   mu.Await(absl::Condition(&out_of_work));
   EXPECT_THAT(events, ElementsAre("unit 1", "batch of 1", "unit 2", "unit 3", "unit 4"));
+}
+
+// With a grace period, idle work waits until no batch has finished for that
+// long; each batch restarts the wait.
+TEST(DeviceWorkerTest, IdleWorkWaitsForTheGracePeriodAfterABatch) {
+  FakeClock clock;
+  FakeProcessor processor;
+  std::atomic<int> units{0};
+  DeviceWorker::Options options = Opts(100, absl::ZeroDuration());
+  options.idle_work_grace = absl::Milliseconds(10);
+  auto worker = MakeWorker(options, &clock, processor, [&](absl::Time) {
+    ++units;
+    return false;  // out of work after each turn; Wake() brings it back
+  });
+  ASSERT_NE(worker, nullptr);
+  // No batch yet: idle work runs at once.
+  clock.AwaitWaiter(absl::InfiniteFuture());
+  EXPECT_EQ(units.load(), 1);
+  ASSERT_TRUE(worker->Schedule(Task(1)).ok());
+  processor.AwaitBatches(1);
+  // After the batch the worker waits out the grace before idle work.
+  const absl::Time grace_end = clock.Now() + absl::Milliseconds(10);
+  clock.AwaitWaiter(grace_end);
+  EXPECT_EQ(units.load(), 1);
+  clock.Advance(absl::Milliseconds(9));
+  clock.AwaitWaiter(grace_end);
+  EXPECT_EQ(units.load(), 1);
+  clock.Advance(absl::Milliseconds(1));
+  clock.AwaitWaiter(absl::InfiniteFuture());
+  EXPECT_EQ(units.load(), 2);
+}
+
+// Batches that never stop still let idle work have a turn every max_wait.
+TEST(DeviceWorkerTest, IdleWorkIsNotStarvedPastMaxWait) {
+  FakeClock clock;
+  const absl::Time start = clock.Now();
+  absl::Mutex mu;
+  std::vector<std::string> events;  // guarded by mu
+  int batches = 0;                  // guarded by mu
+  DeviceWorker::Options options = Opts(1, absl::ZeroDuration());
+  options.idle_work_grace = absl::Hours(1);  // never idle long enough
+  options.idle_work_max_wait = absl::Milliseconds(100);
+  DeviceWorker* self = nullptr;
+  auto worker = DeviceWorker::Create(
+      options, &clock,
+      [&](EmbedBatch) {
+        absl::MutexLock lock(&mu);
+        events.push_back("batch");
+        // Each batch takes 40 ms and a new request is waiting, 9 in all.
+        clock.Advance(absl::Milliseconds(40));
+        if (++batches < 9) {
+          EXPECT_TRUE(self->Schedule(Task(100 + batches)).ok());
+        }
+      },
+      [&](absl::Time next_batch_at) {
+        absl::MutexLock lock(&mu);
+        if (next_batch_at == clock.Now()) events.push_back("unit");
+        return false;
+      });
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  self = worker->get();
+  ASSERT_TRUE(self->Schedule(Task(1)).ok());
+  // After the 9th batch (t = 360 ms) the worker sleeps out the grace.
+  clock.AwaitWaiter(start + absl::Milliseconds(360) + absl::Hours(1));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(absl::StrJoin(events, " "),
+            "batch batch batch unit batch batch batch unit batch batch batch unit");
+}
+
+// A unit longer than max_wait is followed by the waiting batch, not by
+// another unit: the wait counts from the end of idle work's turn.
+TEST(DeviceWorkerTest, ALongUnitDoesNotStarveInference) {
+  FakeClock clock;
+  absl::Mutex mu;
+  std::vector<std::string> events;  // guarded by mu
+  DeviceWorker::Options options = Opts(1, absl::ZeroDuration());
+  options.idle_work_max_wait = absl::Milliseconds(100);
+  DeviceWorker* self = nullptr;
+  int units = 0;  // guarded by mu
+  auto worker = DeviceWorker::Create(
+      options, &clock,
+      [&](EmbedBatch) {
+        absl::MutexLock lock(&mu);
+        events.push_back("batch");
+      },
+      [&](absl::Time) {
+        absl::MutexLock lock(&mu);
+        if (units == 2) return false;
+        events.push_back("unit");
+        // A 1 s unit, during which a request arrives.
+        clock.Advance(absl::Seconds(1));
+        if (++units == 1) {
+          EXPECT_TRUE(self->Schedule(Task(1)).ok());
+        }
+        return true;
+      });
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  self = worker->get();
+  self->Wake();
+  clock.AwaitWaiter(absl::InfiniteFuture());
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(absl::StrJoin(events, " "), "unit batch unit");
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -459,6 +460,51 @@ TEST(TrainingE2eTest, SigtermCheckpointsTheRunningJobAndResumeJobFinishesIt) {
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back().job().resumes(), 1);
   EXPECT_EQ(events.back().job().step(), job.checkpoint_step() + 2);
+}
+
+// Runs `command`, returning (exit code, stdout); stderr goes to `err_file`.
+std::pair<int, std::string> RunCommand(const std::string& command, const std::string& err_file) {
+  std::string out;
+  FILE* pipe = ::popen((command + " 2>" + err_file).c_str(), "r");
+  if (pipe == nullptr) return {-1, ""};
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof(buf), pipe)) > 0;) out.append(buf, n);
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST(TrainingE2eTest, TheCliSubmitsWatchesAndListsJobs) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  TempDir tmp;
+  WriteData(tmp.path() + "/data");
+  ServerProcess server({"--training-data-root", tmp.path() + "/data", "--adapter-root",
+                        tmp.path() + "/adapters"});
+  const std::string cli = absl::StrCat(LLM2VEC_CLI_BIN, " ");
+  const std::string at = " --server " + server.grpc_target();
+  const std::string err = tmp.path() + "/stderr.txt";
+  auto [code, out] = RunCommand(cli + "train" + at +
+                             " --objective mntp --data stories.txt --output cli-adapter"
+                             " --steps 4 --batch-size 4 --max-length 64 --load",
+                         err);
+  ASSERT_EQ(code, 0) << out << server.Log();
+  nlohmann::json job = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_FALSE(job.is_discarded()) << out;
+  EXPECT_EQ(job["state"], "succeeded");
+  EXPECT_EQ(job["step"], 4);
+  EXPECT_EQ(job["adapter_loaded"], true);
+  // Only the flags given were sent: the rest are the method's defaults.
+  EXPECT_EQ(job["hyperparameters"]["mask_ratio"], 0.2);
+
+  auto [list_code, list] = RunCommand(cli + "jobs list --json" + at, err);
+  EXPECT_EQ(list_code, 0);
+  EXPECT_NE(list.find("\"output_adapter\":\"cli-adapter\""), std::string::npos) << list;
+
+  auto [missing_code, missing] = RunCommand(cli + "jobs get job-404" + at, err);
+  EXPECT_EQ(missing_code, 1);
+  std::ifstream in(err);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("NOT_FOUND"), std::string::npos) << text.str();
 }
 
 }  // namespace
