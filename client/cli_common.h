@@ -15,6 +15,9 @@ namespace llm2vec {
 // Prints "llm2vec: <message>" to stderr; returns the exit code 2.
 int CliFail(const std::string& message);
 
+// "42s", "3m20s", "1h05m"; "?" when negative, NaN or absurd.
+std::string FormatDuration(double seconds);
+
 // Parses a subcommand's flags (argv[2...]). Returns -1 to go on, else the
 // exit code (0 after printing --help, 2 after a bad flag).
 int ParseSubcommandFlags(FlagSet& flags, int argc, char** argv);

@@ -22,6 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "client/cli_common.h"
 #include "client/flags.h"
 #include "model/atomic_dir.h"
 #include "model/model_loader.h"
@@ -67,18 +68,10 @@ absl::Status ParseDouble(const std::string& flag, const std::string& text, doubl
   return absl::OkStatus();
 }
 
-std::string Duration(double seconds) {
-  if (!(seconds >= 0) || seconds > 1e7) return "?";
-  const int64_t s = static_cast<int64_t>(seconds + 0.5);
-  if (s >= 3600) return absl::StrFormat("%dh%02dm", s / 3600, (s / 60) % 60);
-  if (s >= 60) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
-  return absl::StrFormat("%ds", s);
-}
-
 std::string ProgressLine(const TrainProgress& p) {
   return absl::StrFormat("step %d/%d  loss %.4f  lr %.3g  %.0f tok/s  elapsed %s  ETA %s", p.step,
                          p.total_steps, p.loss, p.lr, p.tokens_per_second,
-                         Duration(p.elapsed_seconds), Duration(p.eta_seconds));
+                         FormatDuration(p.elapsed_seconds), FormatDuration(p.eta_seconds));
 }
 
 // The model reference as adapter_config.json's base_model_name_or_path: an
@@ -264,7 +257,7 @@ int Run(int argc, char** argv) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cerr << absl::StrFormat("llm2vec-train: wrote %s (step %d, last loss %.4f, %s)\n", output,
-                               t.step(), last_loss, Duration(seconds));
+                               t.step(), last_loss, FormatDuration(seconds));
   return 0;
 }
 

@@ -60,15 +60,6 @@ bool IsFinal(v1::JobState state) {
          state == v1::JOB_STATE_CANCELLED || state == v1::JOB_STATE_INTERRUPTED;
 }
 
-// "3m20s", "1h05m", "?" when unknown.
-std::string FormatDuration(double seconds) {
-  if (!(seconds >= 0) || seconds > 1e7) return "?";
-  const int64_t s = static_cast<int64_t>(seconds + 0.5);
-  if (s >= 3600) return absl::StrFormat("%dh%02dm", s / 3600, (s / 60) % 60);
-  if (s >= 60) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
-  return absl::StrFormat("%ds", s);
-}
-
 // --- Output -------------------------------------------------------------
 
 // The fields that are set, under their proto names.

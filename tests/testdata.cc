@@ -1,7 +1,10 @@
 #include "tests/testdata.h"
 
+#include <ftw.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
@@ -28,6 +31,20 @@ nlohmann::json LoadJson(const std::string& relative) {
   nlohmann::json j;
   if (in.good()) in >> j;
   return j;
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string templ = "/tmp/" + prefix + "_XXXXXX";
+  EXPECT_NE(::mkdtemp(templ.data()), nullptr) << templ;
+  path_ = templ;
+}
+
+TempDir::~TempDir() {
+  // Depth first, not following symlinks (a test may link out of the folder).
+  ::nftw(
+      path_.c_str(),
+      [](const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }, 16,
+      FTW_DEPTH | FTW_PHYS);
 }
 
 }  // namespace llm2vec::testing

@@ -18,6 +18,21 @@ std::string TestdataPath(const std::string& relative);
 // Parses a JSON file of the pack (fails the test on error).
 nlohmann::json LoadJson(const std::string& relative);
 
+// A fresh folder /tmp/<prefix>_XXXXXX, removed with its contents at scope
+// exit.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "llm2vec_test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string Join(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
 }  // namespace llm2vec::testing
 
 // Skips the test (or fails it under CI=true) when the pack is absent.

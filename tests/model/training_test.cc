@@ -36,20 +36,7 @@ using ::llm2vec::testing::TestdataPath;
 constexpr char kModel[] = "models/stories260k-hf";
 constexpr char kText[] = "data/tinystories/tinystories_val_slice.txt";
 
-class TempDir {
- public:
-  TempDir() {
-    char templ[] = "/tmp/llm2vec_training_XXXXXX";
-    EXPECT_NE(::mkdtemp(templ), nullptr);
-    path_ = templ;
-  }
-  ~TempDir() { RemoveTree(path_).IgnoreError(); }
-  const std::string& path() const { return path_; }
-  std::string Join(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using ::llm2vec::testing::TempDir;
 
 LoadedModel LoadStories() {
   auto model = LoadModel(TestdataPath(kModel), LoadOptions());

@@ -32,22 +32,8 @@ using ::llm2vec::testing::DemoModel;
 using ::llm2vec::testing::Http;
 using ::llm2vec::testing::Sample;
 using ::llm2vec::testing::ServerProcess;
+using ::llm2vec::testing::TempDir;
 using ::llm2vec::testing::TestdataPath;
-
-// A temporary folder removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    char t[] = "/tmp/llm2vec_train_e2e_XXXXXX";
-    EXPECT_NE(mkdtemp(t), nullptr);
-    path_ = t;
-  }
-  ~TempDir() { (void)::system(("rm -rf " + path_).c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // data/stories.txt: the first 300 lines of the TinyStories slice.
 void WriteData(const std::string& data_root) {
