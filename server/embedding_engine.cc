@@ -53,6 +53,10 @@ double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
 
 }  // namespace
 
+// Admission refuses a request whose estimated queue wait, times this,
+// would pass its deadline.
+constexpr double kAdmissionMargin = 1.25;
+
 bool ValidAdapterName(const std::string& name) {
   if (name.empty() || name.size() > 128) return false;
   for (char c : name) {
@@ -209,6 +213,8 @@ absl::Status EmbeddingEngine::RunInputs(
           inputs.size(), " and max_queue_requests is ", limit));
     }
   }
+  // The same for a deadline the queue ahead alone makes unmeetable.
+  if (absl::Status s = AdmitByDeadline(start, 0, call.deadline); !s.ok()) return s;
   // Tokenize on this (RPC) thread.
   auto request = std::make_shared<Request>(inputs.size());
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
@@ -259,22 +265,8 @@ absl::Status EmbeddingEngine::RunInputs(
   if (call.deadline <= tokenized) {
     return absl::DeadlineExceededError("the deadline passed before the request was queued");
   }
-  // Admission by deadline: work already queued runs first, so a request
-  // whose deadline falls before the queue could reach it is refused now
-  // (fast, RESOURCE_EXHAUSTED) instead of expiring in the queue.
-  if (call.deadline != absl::InfiniteFuture()) {
-    const double rate = tokens_per_second_.load();
-    const int64_t ahead = worker_->stats().queued_tokens;
-    if (rate > 0 && ahead > 0) {
-      const absl::Duration wait = absl::Seconds((ahead + total_tokens) / rate);
-      if (tokenized + wait > call.deadline) {
-        if (metrics_ != nullptr) metrics_->Rejected("deadline_unmeetable");
-        return absl::ResourceExhaustedError(absl::StrCat(
-            "overloaded: ", ahead, " queued tokens need about ", absl::FormatDuration(wait),
-            " at the measured ", static_cast<int64_t>(rate), " tokens/s, past this request's "
-            "deadline in ", absl::FormatDuration(call.deadline - tokenized)));
-      }
-    }
+  if (absl::Status s = AdmitByDeadline(tokenized, total_tokens, call.deadline); !s.ok()) {
+    return s;
   }
   if (absl::Status s = worker_->Schedule(std::move(tasks)); !s.ok()) {
     if (metrics_ != nullptr) {
@@ -358,13 +350,22 @@ void EmbeddingEngine::ProcessBatch(EmbedBatch batch) {
   }
   const absl::Time finished = clock_->Now();
   {
-    // Smoothed device throughput for admission control.
+    // Smoothed drain rate of the queue for admission control: tokens per
+    // second of wall time since the previous batch ended when work was
+    // waiting then (so the time between batches, and CPU taken by other
+    // threads, count), else of this batch's own time.
     int64_t real_tokens = 0;
     for (const PreparedInput& in : inputs) real_tokens += static_cast<int64_t>(in.ids.size());
-    const double secs = std::max(1e-6, absl::ToDoubleSeconds(finished - started));
+    const absl::Time from = backlog_since_ < started ? backlog_since_ : started;
+    const double secs = std::max(1e-6, absl::ToDoubleSeconds(finished - from));
     const double rate = static_cast<double>(real_tokens) / secs;
     const double old_rate = tokens_per_second_.load();
     tokens_per_second_.store(old_rate == 0 ? rate : 0.8 * old_rate + 0.2 * rate);
+    const double batch = absl::ToDoubleSeconds(finished - started);
+    const double old_batch = batch_seconds_.load();
+    batch_seconds_.store(old_batch == 0 ? batch : 0.8 * old_batch + 0.2 * batch);
+    backlog_since_ =
+        worker_->stats().queued_requests > 0 ? finished : absl::InfiniteFuture();
   }
   if (metrics_ != nullptr) {
     int64_t real = 0, longest = 0;
@@ -507,6 +508,29 @@ v1::InfoResponse EmbeddingEngine::Info() const {
   info.set_version(options_.version);
   info.set_format(encoder_->model().format);
   return info;
+}
+
+absl::Status EmbeddingEngine::AdmitByDeadline(absl::Time now, int64_t own_tokens,
+                                              absl::Time deadline) {
+  // Work already queued runs first, so a request whose deadline falls
+  // before the queue could reach it is refused now (fast,
+  // RESOURCE_EXHAUSTED) instead of expiring in the queue.
+  if (deadline == absl::InfiniteFuture()) return absl::OkStatus();
+  const double rate = tokens_per_second_.load();
+  const int64_t ahead = worker_->stats().queued_tokens;
+  if (rate <= 0 || ahead <= 0) return absl::OkStatus();
+  // The queue ahead drains at `rate`; before that the running batch
+  // finishes, and after it this request's own batch runs: a batch time
+  // each. With a margin: the estimate is an average, and the answer must
+  // still travel back before the deadline.
+  const absl::Duration wait =
+      absl::Seconds((ahead + own_tokens) / rate + 2 * batch_seconds_.load());
+  if (now + wait * kAdmissionMargin <= deadline) return absl::OkStatus();
+  if (metrics_ != nullptr) metrics_->Rejected("deadline_unmeetable");
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "overloaded: ", ahead, " queued tokens need about ", absl::FormatDuration(wait),
+      " at the measured ", static_cast<int64_t>(rate), " tokens/s, past this request's deadline in ",
+      absl::FormatDuration(deadline - now)));
 }
 
 absl::Status EmbeddingEngine::RunOnWorker(std::function<absl::Status()> fn) {

@@ -126,6 +126,9 @@ class EmbeddingEngine {
   absl::Status RunInputs(const google::protobuf::RepeatedPtrField<v1::EmbedInput>& inputs,
                          const v1::EmbedOptions& options, const CallContext& call,
                          std::vector<Embedding>* out, v1::Usage* usage, v1::Timing* timing);
+  // RESOURCE_EXHAUSTED (counted) when the queued work plus `own_tokens`
+  // would likely outlast `deadline` at the measured drain rate.
+  absl::Status AdmitByDeadline(absl::Time now, int64_t own_tokens, absl::Time deadline);
   // The device worker's batch processor.
   void ProcessBatch(EmbedBatch batch);
   // Runs `fn` on the device worker between batches and waits for it.
@@ -138,9 +141,15 @@ class EmbeddingEngine {
   Metrics* metrics_;
   int64_t max_input_tokens_ = 0;
   std::atomic<bool> shutting_down_{false};
-  // Device throughput, tokens per second of batch time, smoothed over
-  // recent batches (0 until the first batch); for deadline-aware admission.
+  // Queue drain rate, tokens per second of wall time while work waits,
+  // smoothed over recent batches (0 until the first batch); for
+  // deadline-aware admission.
   std::atomic<double> tokens_per_second_{0};
+  // Seconds of one batch on the device, smoothed likewise.
+  std::atomic<double> batch_seconds_{0};
+  // Worker thread only: when the last batch ended if tasks were waiting
+  // then (the queue was never idle since), else InfiniteFuture().
+  absl::Time backlog_since_ = absl::InfiniteFuture();
 
   mutable absl::Mutex adapters_mu_;
   // Name -> adapter weights (on the device). Written only on the worker

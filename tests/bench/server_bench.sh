@@ -30,6 +30,7 @@ $B/llm2vec-server --model "$MODEL" --port 0 --http-port -1 --metrics-port 0 --po
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 600); do [ -f "$PORTS" ] && break; sleep 0.1; done
+METRICS=$(sed 's/.*"metrics": \([0-9]*\).*/\1/' "$PORTS")
 GRPC=127.0.0.1:$(python3 -c "import json;print(json.load(open('$PORTS'))['grpc'])" 2>/dev/null \
   || sed 's/.*"grpc": \([0-9]*\).*/\1/' "$PORTS")
 rss() { awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SERVER/status; }
@@ -38,8 +39,18 @@ echo "== 1. throughput, 64 clients x 1 short text, vs offline (server RSS $(rss)
 $B/llm2vec bench --server "$GRPC" --input "$TEXTS" --concurrency 64 --duration-s 20 --model "$MODEL" \
   | tee /tmp/llm2vec-bench-1.txt
 CAPACITY=$(sed -n 's/^server: .*(\([0-9.]*\) req\/s).*/\1/p' /tmp/llm2vec-bench-1.txt)
-echo "== 2. low load, 1 client"
-$B/llm2vec bench --server "$GRPC" --input "$TEXTS" --concurrency 1 --duration-s 10
+# Sum and count of the Embed call and batch inference histograms so far.
+sums() {
+  curl -s "127.0.0.1:$METRICS/metrics" | awk '
+    /^llm2vec_request_duration_seconds_sum\{method="Embed"\}/ {rs=$2} /^llm2vec_request_duration_seconds_count\{method="Embed"\}/ {rc=$2}
+    /^llm2vec_inference_duration_seconds_sum/ {is=$2} /^llm2vec_inference_duration_seconds_count/ {ic=$2}
+    END { print rs, rc, is, ic }'
+}
+echo "== 2. low load, 1 client (the offline encoder's own time for one text measured just before)"
+BEFORE=$(sums)
+$B/llm2vec bench --server "$GRPC" --input "$TEXTS" --concurrency 1 --duration-s 10 --model "$MODEL"
+echo "$BEFORE $(sums)" | awk '{ printf "server side, this run: Embed call %.2f ms mean, batch inference %.2f ms mean\n",
+  1000*($5-$1)/($6-$2), 1000*($7-$3)/($8-$4) }'
 RATE=$(awk -v c="$CAPACITY" 'BEGIN { printf "%.0f", 10 * c }')
 echo "== 3. overload, open loop at $RATE req/s (10x $CAPACITY) for 30 s, 1 s deadlines (server RSS before $(rss))"
 $B/llm2vec bench --server "$GRPC" --input "$TEXTS" --rate "$RATE" --concurrency 4000 --duration-s 30 \
