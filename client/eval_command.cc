@@ -97,7 +97,7 @@ void PrintTable(std::ostream& os, const EvalResult& result, const std::string& d
 int RunEval(int argc, char** argv) {
   FlagSet flags("llm2vec eval", kSummary, "LLM2VEC_");
   std::string task, data, test, server, model, instruction, pooling, output;
-  std::string device = "cpu", dtype = "float32";
+  std::string device = "cpu", dtype = "float32", attention = "bidirectional";
   std::vector<std::string> adapters;
   int64_t batch = 128, seed = 42, max_examples = 0, threads = 0, max_length = 0, timeout_s = 120;
   flags.String("task", &task, "TASK", "what to evaluate", true);
@@ -124,6 +124,10 @@ int RunEval(int argc, char** argv) {
   flags.String("dtype", &dtype, "DTYPE", "with --model: compute dtype");
   flags.Choices("dtype", {"float32", "bfloat16", "float16"});
   flags.Int("threads", &threads, "N", "with --model: CPU threads (0 = all cores)", 0, 1024);
+  flags.String("attention", &attention, "MODE",
+               "with --model: attention of the forward passes (causal: the Uni baseline; "
+               "with --server the server's --attention decides)");
+  flags.Choices("attention", {"bidirectional", "causal"});
   flags.Int("max-length", &max_length, "N",
             "with --model: tokens per input; 0 = llm2vec_config.json's, else 512", 0);
   flags.Int("timeout-s", &timeout_s, "S", "with --server: deadline of each call", 1);
@@ -132,7 +136,7 @@ int RunEval(int argc, char** argv) {
   // Flag combinations.
   if (server.empty() == model.empty()) return CliFail("give exactly one of --server or --model");
   if (!server.empty()) {
-    for (const char* name : {"device", "dtype", "threads", "max-length"}) {
+    for (const char* name : {"device", "dtype", "threads", "max-length", "attention"}) {
       if (flags.IsSet(name)) return CliFail(absl::StrCat("--", name, ": only with --model"));
     }
     if (adapters.size() > 1) {
@@ -212,6 +216,7 @@ int RunEval(int argc, char** argv) {
     o.dtype = dtype;
     o.threads = static_cast<int>(threads);
     o.max_length = max_length;
+    o.causal = attention == "causal";
     embedder = CreateLocalEmbedder(o);
     if (!embedder.ok()) return CliFail(absl::StrCat("--model: ", embedder.status().message()));
   }

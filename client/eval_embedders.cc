@@ -80,6 +80,7 @@ class RemoteEmbedder : public TextEmbedder {
 absl::StatusOr<std::unique_ptr<TextEmbedder>> CreateLocalEmbedder(
     const LocalEmbedderOptions& options) {
   EncodeOptions encode;
+  encode.attention = options.causal ? AttentionMode::kCausal : AttentionMode::kBidirectional;
   if (!options.pooling.empty()) {
     auto mode = ParsePoolingMode(options.pooling);
     if (!mode.ok() || *mode == PoolingMode::kNone) {
@@ -112,7 +113,8 @@ absl::StatusOr<std::unique_ptr<TextEmbedder>> CreateLocalEmbedder(
   auto encoder = Encoder::Create(std::move(*model), encoder_options);
   if (!encoder.ok()) return encoder.status();
   if (options.pooling.empty()) encode.pooling = (*encoder)->default_pooling();
-  std::cerr << "llm2vec: pooling " << PoolingModeName(encode.pooling) << "\n";
+  std::cerr << "llm2vec: pooling " << PoolingModeName(encode.pooling) << ", "
+            << (options.causal ? "causal" : "bidirectional") << " attention\n";
   return std::unique_ptr<TextEmbedder>(new LocalEmbedder(std::move(*encoder), encode));
 }
 

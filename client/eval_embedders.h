@@ -34,6 +34,9 @@ struct LocalEmbedderOptions {
   int threads = 0;
   // Tokens per input, BOS included; 0 = llm2vec_config.json's, else 512.
   int64_t max_length = 0;
+  // Causal attention (the decoder as it was trained) instead of LLM2Vec's
+  // bidirectional attention.
+  bool causal = false;
 };
 
 // Loads the model (logging what was loaded to stderr) and builds the

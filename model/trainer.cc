@@ -190,6 +190,8 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(LoadedModel model,
   if (model.transformer == nullptr || model.tokenizer == nullptr) {
     return bad("training needs a loaded transformer and tokenizer");
   }
+  auto base_config = Llm2VecConfigOf(model);
+  if (!base_config.ok()) return base_config.status();
   try {
     Encoder::Options eo;
     eo.llm2vec.max_length = o.max_length;
@@ -203,6 +205,7 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(LoadedModel model,
     auto encoder = Encoder::Create(std::move(model), eo);
     if (!encoder.ok()) return encoder.status();
     std::unique_ptr<Trainer> t(new Trainer(std::move(resolved), std::move(*encoder)));
+    t->base_config_ = *base_config;
     // Seed everything random: dropout (libtorch), masking, the LoRA init.
     at::manual_seed(o.seed);
     t->rng_.seed(o.seed);
@@ -255,9 +258,12 @@ absl::Status Trainer::OpenData() {
 }
 
 Llm2VecConfig Trainer::llm2vec_config() const {
-  Llm2VecConfig c;
+  // How to use the adapter, not how it was trained: the base model's
+  // lengths (the method's 512 / 400 by default; a SimCSE run's 128-token
+  // training sequences must not cap the embeddings), mean pooling as
+  // trained.
+  Llm2VecConfig c = base_config_;
   c.pooling_mode = PoolingMode::kMean;
-  c.max_length = options_.max_length;
   return c;
 }
 

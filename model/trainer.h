@@ -184,7 +184,8 @@ class Trainer {
   const Transformer& transformer() const { return encoder_->transformer(); }
   const Tokenizer& tokenizer() const { return encoder_->tokenizer(); }
   const MaskingVocab& masking_vocab() const { return vocab_; }
-  // The llm2vec_config.json saved with the adapter.
+  // The llm2vec_config.json saved with the adapter: mean pooling, and the
+  // base model's max_length / doc_max_length (not the training length).
   Llm2VecConfig llm2vec_config() const;
 
   // Implementation details follow.
@@ -202,6 +203,9 @@ class Trainer {
   std::unique_ptr<TrainableLora> lora_;
   std::unique_ptr<AdamW> optimizer_;
   MaskingVocab vocab_;
+  // The llm2vec_config governing the base model (its lengths are saved
+  // with the adapter).
+  Llm2VecConfig base_config_;
   int32_t pad_id_ = 0;
   std::mt19937_64 rng_;  // masking
   // Data: one of these, by objective.

@@ -564,7 +564,10 @@ TEST(TrainableLoraTest, SavedAdapterReloadsBitIdentically) {
   auto l2v = LoadLlm2VecConfig(out);
   ASSERT_TRUE(l2v.ok());
   EXPECT_EQ(l2v->pooling_mode, PoolingMode::kMean);
-  EXPECT_EQ(l2v->max_length, 64);
+  // The base model's serving lengths (the method's defaults), not the
+  // 64-token training sequences.
+  EXPECT_EQ(l2v->max_length, 512);
+  EXPECT_EQ(l2v->doc_max_length, 400);
   // The folder works as a model (its base merged with it), equal to the
   // unmerged adapter on the base.
   auto merged = LoadModel(out, LoadOptions());
