@@ -23,6 +23,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "client/flags.h"
 #include "model/encoder.h"
@@ -354,8 +355,19 @@ int Main(int argc, char** argv) {
     std::rename(tmp.c_str(), f.port_file.c_str());
   }
 
+  // Resident memory moves while no batch runs too (a training job loads
+  // its model copy, memory is returned): refresh the gauge every 5 s.
+  absl::Notification stop_refresh;
+  std::thread memory_refresh([&] {
+    do {
+      metrics->UpdateProcessMemory();
+    } while (!stop_refresh.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  });
+
   int signal_number = 0;
   sigwait(&signals, &signal_number);
+  stop_refresh.Notify();
+  memory_refresh.join();
   std::cerr << "llm2vec-server: received " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
             << "; draining (up to " << f.drain_timeout_s << " s)" << std::endl;
   serving.store(false);
