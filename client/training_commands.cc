@@ -431,6 +431,9 @@ class HyperparameterFlags {
     flags.Bool("all-mask", &all_mask_,
                "MNTP: replace every chosen token by the mask token, no 80/10/10 "
                "[default: the objective's]");
+    flags.Bool("gradient-checkpointing", &gradient_checkpointing_,
+               "recompute each layer in backward instead of keeping its activations (far "
+               "less memory, ~1/3 more compute) [default: off]");
     Real(flags, "scale", "X", "contrastive: cosine similarity multiplier", kPositive,
          &v1::Hyperparameters::set_scale);
     Real(flags, "attention-dropout", "X", "dropout on attention probabilities", kProbability,
@@ -457,6 +460,9 @@ class HyperparameterFlags {
       if (auto s = p.set(*p.text, &h); !s.ok()) return s;
     }
     if (flags.IsSet("all-mask")) h.set_all_mask(all_mask_);
+    if (flags.IsSet("gradient-checkpointing")) {
+      h.set_gradient_checkpointing(gradient_checkpointing_);
+    }
     return h;
   }
 
@@ -519,6 +525,7 @@ class HyperparameterFlags {
 
   std::vector<Param> params_;
   bool all_mask_ = false;
+  bool gradient_checkpointing_ = false;
 };
 
 // The rule of TrainRequest.output_adapter: [A-Za-z0-9._-], 1 to 64 characters.

@@ -441,6 +441,7 @@ absl::StatusOr<std::optional<TrainProgress>> Trainer::MicroStepImpl() {
   forward.lora = &view;
   forward.attention_dropout = options_.attention_dropout;
   forward.train = true;
+  forward.checkpoint_layers = options_.gradient_checkpointing;
   at::Tensor loss = Loss(*batch, forward);
   (loss / static_cast<double>(options_.grad_accum)).backward();
   micro_loss_ += loss.item<double>();

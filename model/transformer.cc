@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "model/checkpoint.h"
 
 namespace llm2vec {
 namespace {
@@ -183,21 +184,48 @@ at::Tensor Transformer::Forward(const at::Tensor& ids, const at::Tensor& lengths
   at::Tensor emb = at::cat({freqs, freqs}, -1);                 // (T, D)
   at::Tensor cos = emb.cos().to(dtype());
   at::Tensor sin = emb.sin().to(dtype());
-  // Token embeddings (a fresh tensor, so the residual can be updated in
+  // Token embeddings (a fresh tensor, so Layer can update the residual in
   // place when no autograd graph is recorded).
-  const bool inplace = InPlaceAllowed(options);
   at::Tensor x = at::embedding(weights_.embed_tokens, tokens);  // (B, T, C)
+  const bool checkpoint =
+      options.train && options.checkpoint_layers && c10::GradMode::is_enabled();
   for (int l = 0; l < static_cast<int>(weights_.layers.size()); ++l) {
-    const LayerWeights& w = weights_.layers[l];
-    // Pre-norm attention with residual.
-    at::Tensor attn = Attention(RmsNorm(x, w.input_layernorm), l, cos, sin, mask, options);
-    x = inplace ? x.add_(attn) : x + attn;
-    attn.reset();
-    // Pre-norm SwiGLU MLP with residual.
-    at::Tensor mlp = Mlp(RmsNorm(x, w.post_attention_layernorm), l, options);
-    x = inplace ? x.add_(mlp) : x + mlp;
+    if (!checkpoint) {
+      x = Layer(std::move(x), l, cos, sin, mask, options);
+      continue;
+    }
+    // The layer's LoRA matrices are what needs gradients in it.
+    std::vector<at::Tensor> params;
+    if (options.lora != nullptr && l < static_cast<int>(options.lora->layers.size())) {
+      for (const LoraPair& pair : options.lora->layers[l]) {
+        if (pair.defined()) {
+          params.push_back(pair.a);
+          params.push_back(pair.b);
+        }
+      }
+    }
+    // By value: backward runs the segment after Forward has returned.
+    x = Checkpoint(
+        [this, l, cos, sin, mask, options](const at::Tensor& in) {
+          return Layer(in, l, cos, sin, mask, options);
+        },
+        x, params);
   }
   return RmsNorm(x, weights_.norm);  // (B, T, C)
+}
+
+at::Tensor Transformer::Layer(at::Tensor x, int layer, const at::Tensor& cos,
+                              const at::Tensor& sin, const at::Tensor& mask,
+                              const ForwardOptions& options) const {
+  const LayerWeights& w = weights_.layers[layer];
+  const bool inplace = InPlaceAllowed(options);
+  // Pre-norm attention with residual.
+  at::Tensor attn = Attention(RmsNorm(x, w.input_layernorm), layer, cos, sin, mask, options);
+  x = inplace ? x.add_(attn) : x + attn;
+  attn.reset();
+  // Pre-norm SwiGLU MLP with residual.
+  at::Tensor mlp = Mlp(RmsNorm(x, w.post_attention_layernorm), layer, options);
+  return inplace ? x.add_(mlp) : x + mlp;
 }
 
 at::Tensor Transformer::Logits(const at::Tensor& hidden) const {

@@ -70,6 +70,10 @@ struct ForwardOptions {
   // Training only: dropout on attention probabilities (SimCSE uses 0.3).
   double attention_dropout = 0;
   bool train = false;
+  // Training only: gradient checkpointing, one segment per decoder layer
+  // (model/checkpoint.h). Backward recomputes each layer, so a step keeps
+  // each layer's input instead of its attention scores and activations.
+  bool checkpoint_layers = false;
 };
 
 class Transformer {
@@ -106,6 +110,9 @@ class Transformer {
                        const at::Tensor& sin, const at::Tensor& mask,
                        const ForwardOptions& options) const;
   at::Tensor Mlp(const at::Tensor& x, int layer, const ForwardOptions& options) const;
+  // One decoder layer: attention and MLP, each pre-norm with a residual.
+  at::Tensor Layer(at::Tensor x, int layer, const at::Tensor& cos, const at::Tensor& sin,
+                   const at::Tensor& mask, const ForwardOptions& options) const;
   at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight) const;
 
   ModelConfig config_;

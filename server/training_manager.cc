@@ -63,6 +63,7 @@ TrainerOptions ResolveOptions(Objective objective, const v1::Hyperparameters& h,
   if (h.has_lora_r()) o.lora.r = h.lora_r();
   if (h.has_lora_alpha()) o.lora.lora_alpha = h.lora_alpha();
   if (h.has_lora_dropout()) o.lora.lora_dropout = h.lora_dropout();
+  if (h.has_gradient_checkpointing()) o.gradient_checkpointing = h.gradient_checkpointing();
   o.checkpoint_every = h.has_checkpoint_every() ? h.checkpoint_every() : server.checkpoint_every;
   o.keep_checkpoints = server.keep_checkpoints;
   o.num_threads = server.num_threads;
@@ -88,6 +89,7 @@ void FillHyperparameters(const TrainerOptions& o, v1::Hyperparameters* h) {
   h->set_lora_alpha(o.lora.lora_alpha);
   h->set_lora_dropout(o.lora.lora_dropout);
   h->set_checkpoint_every(o.checkpoint_every);
+  h->set_gradient_checkpointing(o.gradient_checkpointing);
 }
 
 std::string StateName(v1::JobState state) {

@@ -625,6 +625,47 @@ TEST(TrainerTest, MicroStepsMakeUpExactlyOneStep) {
   EXPECT_EQ(micro->MicroStep().status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
+TEST(TrainerTest, GradientCheckpointingGivesTheSameSteps) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  // MNTP (LoRA dropout) and SimCSE (attention dropout too): the recomputed
+  // layers must replay the same random numbers.
+  for (Objective objective : {Objective::kMntp, Objective::kSimCse}) {
+    SCOPED_TRACE(ObjectiveName(objective));
+    TrainerOptions o = SmallOptions(objective);
+    o.steps = 2;
+    o.batch_size = 4;
+    o.max_length = 32;
+    std::vector<TrainProgress> plain_steps;
+    std::vector<at::Tensor> plain;
+    {
+      auto t = MakeTrainer(o);
+      ASSERT_NE(t, nullptr);
+      for (int i = 0; i < 2; ++i) {
+        auto p = t->Step();
+        ASSERT_TRUE(p.ok()) << p.status();
+        plain_steps.push_back(*p);
+      }
+      for (const at::Tensor& p : t->lora().parameters()) plain.push_back(p.detach().clone());
+    }
+    o.gradient_checkpointing = true;
+    auto t = MakeTrainer(o);
+    ASSERT_NE(t, nullptr);
+    for (int i = 0; i < 2; ++i) {
+      auto p = t->Step();
+      ASSERT_TRUE(p.ok()) << p.status();
+      EXPECT_NEAR(p->loss, plain_steps[i].loss, 1e-6 * std::abs(plain_steps[i].loss));
+      EXPECT_NEAR(p->grad_norm, plain_steps[i].grad_norm, 1e-5 * plain_steps[i].grad_norm);
+    }
+    const auto& params = t->lora().parameters();
+    ASSERT_EQ(params.size(), plain.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      const double scale = std::max(1e-3, plain[i].abs().max().item<double>());
+      EXPECT_LE((params[i].detach() - plain[i]).abs().max().item<double>(), 1e-5 * scale)
+          << t->lora().parameter_names()[i];
+    }
+  }
+}
+
 // -------------------------------------------------- checkpoints and resume
 
 TEST(TrainerTest, ResumedRunEqualsUninterruptedRun) {

@@ -446,8 +446,9 @@ TEST(DeviceWorkerTest, ALongUnitDoesNotStarveInference) {
   std::vector<std::string> events;  // guarded by mu
   DeviceWorker::Options options = Opts(1, absl::ZeroDuration());
   options.idle_work_max_wait = absl::Milliseconds(100);
-  DeviceWorker* self = nullptr;
-  int units = 0;  // guarded by mu
+  DeviceWorker* self = nullptr;  // guarded by mu
+  int units = 0;                 // guarded by mu
+  bool started = false;          // guarded by mu: idle work waits for the test
   auto worker = DeviceWorker::Create(
       options, &clock,
       [&](EmbedBatch) {
@@ -456,7 +457,7 @@ TEST(DeviceWorkerTest, ALongUnitDoesNotStarveInference) {
       },
       [&](absl::Time) {
         absl::MutexLock lock(&mu);
-        if (units == 2) return false;
+        if (!started || units == 2) return false;
         events.push_back("unit");
         // A 1 s unit, during which a request arrives.
         clock.Advance(absl::Seconds(1));
@@ -466,10 +467,15 @@ TEST(DeviceWorkerTest, ALongUnitDoesNotStarveInference) {
         return true;
       });
   ASSERT_TRUE(worker.ok()) << worker.status();
-  self = worker->get();
-  self->Wake();
-  clock.AwaitWaiter(absl::InfiniteFuture());
+  {
+    absl::MutexLock lock(&mu);
+    self = worker->get();
+    started = true;
+  }
+  (*worker)->Wake();
   absl::MutexLock lock(&mu);
+  auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return units == 2 && events.size() == 3; };
+  mu.Await(absl::Condition(&done));
   EXPECT_EQ(absl::StrJoin(events, " "), "unit batch unit");
 }
 
