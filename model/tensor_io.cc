@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>
+#include <dlfcn.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -77,6 +78,30 @@ void TuneHostMalloc() {
   mallopt(M_MMAP_THRESHOLD, static_cast<int>(kHostHeapBlockBytes));
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_TOP_PAD, 64 << 20);
+}
+
+std::optional<int64_t> DeviceMemoryInUse(const at::Device& device) {
+  if (!device.is_cuda()) return std::nullopt;
+  // cudaError_t is an int enum; 0 is cudaSuccess.
+  using MemGetInfo = int (*)(size_t*, size_t*);
+  using GetDevice = int (*)(int*);
+  using SetDevice = int (*)(int);
+  static const auto mem_get_info =
+      reinterpret_cast<MemGetInfo>(::dlsym(RTLD_DEFAULT, "cudaMemGetInfo"));
+  static const auto get_device = reinterpret_cast<GetDevice>(::dlsym(RTLD_DEFAULT, "cudaGetDevice"));
+  static const auto set_device = reinterpret_cast<SetDevice>(::dlsym(RTLD_DEFAULT, "cudaSetDevice"));
+  if (mem_get_info == nullptr || get_device == nullptr || set_device == nullptr) {
+    return std::nullopt;
+  }
+  int current = 0;
+  if (get_device(&current) != 0) return std::nullopt;
+  const int wanted = device.has_index() ? device.index() : current;
+  if (wanted != current && set_device(wanted) != 0) return std::nullopt;
+  size_t free_bytes = 0, total_bytes = 0;
+  const int rc = mem_get_info(&free_bytes, &total_bytes);
+  if (wanted != current) set_device(current);
+  if (rc != 0) return std::nullopt;
+  return static_cast<int64_t>(total_bytes - free_bytes);
 }
 
 }  // namespace llm2vec

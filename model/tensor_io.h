@@ -4,6 +4,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,14 @@ void TuneHostMalloc();
 // with spinning and 39 ms with passive waits. Returns only if it did not
 // re-execute.
 void UsePassiveOpenMpWaits(char** argv);
+
+// Bytes in use on CUDA device `device` as the CUDA runtime reports them
+// (total minus free: libtorch's cached blocks and other processes' memory
+// included, what the device really has left), or nullopt on the CPU or
+// when no CUDA runtime is loaded in the process. Found at run time
+// (dlsym), so CPU builds need no CUDA library. Cheap; call it from the
+// thread that runs the model.
+std::optional<int64_t> DeviceMemoryInUse(const at::Device& device);
 
 // The largest block glibc keeps in its heap after TuneHostMalloc(); the
 // encoder sizes CPU forward passes so activations stay below it.

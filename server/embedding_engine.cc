@@ -376,6 +376,9 @@ void EmbeddingEngine::ProcessBatch(EmbedBatch batch) {
     metrics_->Batch(absl::ToDoubleSeconds(finished - started), static_cast<int64_t>(inputs.size()),
                     real, longest * static_cast<int64_t>(inputs.size()));
     metrics_->UpdateProcessMemory();
+    if (auto bytes = DeviceMemoryInUse(encoder_->transformer().device())) {
+      metrics_->SetDeviceMemory(*bytes);
+    }
   }
   for (size_t i = 0; i < works.size(); ++i) {
     if (!embeddings.ok()) {

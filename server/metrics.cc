@@ -175,7 +175,8 @@ class PrometheusMetrics : public Metrics {
                             .Add({})),
         device_bytes_family_(prometheus::BuildGauge()
                                  .Name("llm2vec_device_memory_bytes")
-                                 .Help("Memory allocated on the GPU; absent on CPU.")
+                                 .Help("Memory in use on the GPU (total minus free, as the CUDA runtime "
+                                       "reports it); absent on CPU.")
                                  .Register(*registry_)),
         training_jobs_(prometheus::BuildGauge()
                            .Name("llm2vec_training_jobs")

@@ -13,6 +13,7 @@
 
 #include "model/encoder.h"
 #include "model/model_loader.h"
+#include "model/tensor_io.h"
 #include "tests/testdata.h"
 
 namespace llm2vec {
@@ -200,6 +201,23 @@ INSTANTIATE_TEST_SUITE_P(Stories260k, GreedyTest,
                          [](const auto& info) {
                            return info.param.find("gguf") != std::string::npos ? "gguf" : "hf";
                          });
+
+// The device-memory gauge's source: nothing on the CPU; on CUDA at least
+// the weights of a model loaded there (tests/gpu/run_gpu_checks.sh runs it
+// with LLM2VEC_TEST_DEVICE=cuda).
+TEST(DeviceMemoryTest, ReportedOnlyOnCudaAndCoversTheWeights) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  const LoadOptions options = TestLoadOptions();
+  auto model = LoadModel(TestdataPath("models/stories260k-hf"), options);
+  ASSERT_TRUE(model.ok()) << model.status();
+  const std::optional<int64_t> bytes = DeviceMemoryInUse(model->transformer->device());
+  if (options.device == "cpu") {
+    EXPECT_FALSE(bytes.has_value());
+  } else {
+    ASSERT_TRUE(bytes.has_value());
+    EXPECT_GE(*bytes, model->transformer->WeightBytes());
+  }
+}
 
 }  // namespace
 }  // namespace llm2vec
