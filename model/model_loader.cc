@@ -168,6 +168,15 @@ std::string HfNameOfGgufTensor(const std::string& g) {
   return "";
 }
 
+namespace {
+
+// A Transformer over the same tensors (no copy).
+std::unique_ptr<Transformer> SharedTransformer(const Transformer& t) {
+  return std::make_unique<Transformer>(t.config(), t.weights());
+}
+
+}  // namespace
+
 absl::StatusOr<LoadedModel> LoadModel(const std::string& path_or_id, const LoadOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   auto device = ParseDevice(options.device);
@@ -178,6 +187,13 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path_or_id, const LoadO
   auto path = ResolveModelPath(path_or_id);
   if (!path.ok()) return path.status();
 
+  const bool shared = options.shared_weights != nullptr;
+  if (shared && (options.shared_weights->device() != *device ||
+                 options.shared_weights->dtype() != *dtype)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "shared weights are ", DtypeName(options.shared_weights->dtype()), " on ",
+        options.shared_weights->device().str(), ", not ", options.dtype, " on ", options.device));
+  }
   LoadedModel model;
   std::vector<std::string> adapters;
   std::string base = *path;
@@ -204,9 +220,13 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path_or_id, const LoadO
     if (IsRegularFile(base) && absl::EndsWith(base, ".gguf")) {
       auto file = GgufFile::Open(base);
       if (!file.ok()) return file.status();
-      auto transformer = LoadGgufModel(**file, *device, *dtype);
-      if (!transformer.ok()) return transformer.status();
-      model.transformer = std::move(*transformer);
+      if (shared) {
+        model.transformer = SharedTransformer(*options.shared_weights);
+      } else {
+        auto transformer = LoadGgufModel(**file, *device, *dtype);
+        if (!transformer.ok()) return transformer.status();
+        model.transformer = std::move(*transformer);
+      }
       auto vocab = ReadGgufVocab(**file);
       if (!vocab.ok()) return vocab.status();
       auto tokenizer = Tokenizer::FromGgufVocab(*vocab);
@@ -218,9 +238,13 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path_or_id, const LoadO
         return absl::InvalidArgumentError(absl::StrCat(
             base, ": has no config.json (nor adapter_config.json); not a Hugging Face model"));
       }
-      auto transformer = LoadSafetensorsModel(base, *device, *dtype);
-      if (!transformer.ok()) return transformer.status();
-      model.transformer = std::move(*transformer);
+      if (shared) {
+        model.transformer = SharedTransformer(*options.shared_weights);
+      } else {
+        auto transformer = LoadSafetensorsModel(base, *device, *dtype);
+        if (!transformer.ok()) return transformer.status();
+        model.transformer = std::move(*transformer);
+      }
       auto tokenizer = Tokenizer::FromJsonFile(base + "/tokenizer.json");
       if (!tokenizer.ok()) return tokenizer.status();
       model.tokenizer = std::move(*tokenizer);
@@ -230,6 +254,7 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path_or_id, const LoadO
           base, ": not a .gguf file nor a Hugging Face model folder"));
     }
     for (const std::string& dir : adapters) {
+      if (shared) break;  // already merged into the shared weights
       auto lora = LoadLoraAdapter(dir, model.transformer->config(), *device, *dtype);
       if (!lora.ok()) return lora.status();
       model.transformer->MergeLora(*lora);

@@ -26,6 +26,12 @@ struct LoadOptions {
   // LoRA adapter folders merged into the weights, in order, after any
   // adapter the model reference itself names.
   std::vector<std::string> merge_adapters;
+  // Weights to share instead of reading them (e.g. a training job on the
+  // served model): they must be this model's, loaded with these options and
+  // adapters already merged; only the tokenizer and metadata are read, and
+  // nothing is merged (merging would change the shared tensors). The new
+  // Transformer holds its own references to the tensors.
+  const Transformer* shared_weights = nullptr;
 };
 
 struct LoadedModel {

@@ -309,6 +309,7 @@ int Main(int argc, char** argv) {
     t.adapter_root = f.adapter_root.empty() ? f.state_dir + "/adapters" : f.adapter_root;
     t.model = f.model;
     t.load = load;
+    t.shared_weights = &(*engine)->encoder().transformer();
     t.num_threads = static_cast<int>(f.threads);
     t.max_steps = f.max_training_steps;
     t.max_data_bytes = f.max_training_data_bytes;

@@ -616,6 +616,9 @@ void TrainingManager::StartJob(v1::Job job) {
       auto base = BaseAdapterDir(request.base_adapter());
       if (!base.ok()) return base.status();
       load.merge_adapters.push_back(*base);
+    } else {
+      // The frozen base is the served model itself: share its tensors.
+      load.shared_weights = options_.shared_weights;
     }
     auto model = LoadModel(options_.model, load);
     if (!model.ok()) return model.status();

@@ -5,7 +5,8 @@
 //
 // A job's life: QUEUED -> (runner thread: load the served model again with
 // the base adapter merged, create the Trainer, resume from the newest
-// checkpoint) -> RUNNING (worker: RunUnit, one micro-batch at a time;
+// checkpoint; the served weights are shared when no base adapter is merged)
+// -> RUNNING (worker: RunUnit, one micro-batch at a time;
 // checkpoints every checkpoint_every steps) -> runner thread: write the
 // adapter atomically to <adapter_root>/<output_adapter>, optionally load it
 // for serving -> SUCCEEDED. Cancelled, failed and interrupted jobs keep
@@ -60,6 +61,10 @@ class TrainingManager {
     // loads its own copy to train on.
     std::string model;
     LoadOptions load;
+    // The served model's weights: a job without a base_adapter trains on
+    // them (shared, read-only) instead of loading the model again. Null:
+    // every job loads its own copy.
+    const Transformer* shared_weights = nullptr;
     // Intra-op CPU threads for training (0: as the trainer decides).
     int num_threads = 0;
     // Limits, enforced at submission.

@@ -65,6 +65,32 @@ void ExpectLoadError(const std::string& path, const std::vector<std::string>& ne
   }
 }
 
+TEST(ModelLoaderTest, SharesWeightsInsteadOfReadingThem) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  for (const char* path : {"models/stories260k-gguf/stories260K.gguf", "models/stories260k-hf"}) {
+    SCOPED_TRACE(path);
+    auto served = LoadModel(TestdataPath(path), LoadOptions());
+    ASSERT_TRUE(served.ok()) << served.status();
+    LoadOptions options;
+    options.shared_weights = served->transformer.get();
+    auto job = LoadModel(TestdataPath(path), options);
+    ASSERT_TRUE(job.ok()) << job.status();
+    // The same memory, not a copy; a tokenizer of its own that works.
+    const TransformerWeights& a = served->transformer->weights();
+    const TransformerWeights& b = job->transformer->weights();
+    EXPECT_EQ(a.embed_tokens.data_ptr(), b.embed_tokens.data_ptr());
+    EXPECT_EQ(a.layers[2].proj[kDownProj].data_ptr(), b.layers[2].proj[kDownProj].data_ptr());
+    EXPECT_NE(served->tokenizer.get(), job->tokenizer.get());
+    EXPECT_EQ(job->tokenizer->Encode("Once upon a time", true),
+              served->tokenizer->Encode("Once upon a time", true));
+    EXPECT_EQ(job->format, served->format);
+    // Weights of another dtype cannot stand in.
+    options.dtype = "bfloat16";
+    auto mismatch = LoadModel(TestdataPath(path), options);
+    EXPECT_EQ(mismatch.status().code(), absl::StatusCode::kInvalidArgument);
+  }
+}
+
 TEST(ModelLoaderTest, ErrorsOnMalformedSafetensors) {
   LLM2VEC_REQUIRE_TESTDATA();
   ScratchModel m(TestdataPath("models/stories260k-hf"));
