@@ -696,8 +696,6 @@ void TrainingManager::FinishJob() {
         job.set_adapter_loaded(loaded.ok());
         if (!loaded.ok()) job.set_error(absl::StrCat("loading the adapter failed: ", loaded.message()));
       }
-      // The adapter is the result; the checkpoints are no longer needed.
-      if (auto s = RemoveTree(job_dir); !s.ok()) LogLine(std::string(s.message()));
       break;
     }
     case Active::Outcome::kInterrupted: {
@@ -732,6 +730,11 @@ void TrainingManager::FinishJob() {
   }
   if (job.state() != v1::JOB_STATE_INTERRUPTED) job.set_finished_unix_ms(NowUnixMs());
   Record(job, v1::JobEvent::KIND_STATE, history, job.error());
+  // The adapter is the result; the checkpoints go only once the job is
+  // recorded as done (a crash before that resumes from them).
+  if (job.state() == v1::JOB_STATE_SUCCEEDED) {
+    if (auto s = RemoveTree(job_dir); !s.ok()) LogLine(std::string(s.message()));
+  }
   LogLine(absl::StrCat(job.id(), " ", history, " at step ", job.step(),
                        job.error().empty() ? "" : ": ", job.error()));
   trainer.reset();  // frees the job's model before the next one loads
