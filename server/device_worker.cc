@@ -1,5 +1,9 @@
 #include "server/device_worker.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <optional>
 #include <utility>
@@ -79,6 +83,11 @@ int64_t DeviceWorker::batches_processed() const {
 }
 
 void DeviceWorker::Loop() {
+  if (options_.nice != 0) {
+    // Linux: per thread. Threads this one starts (libgomp's team) inherit it.
+    const pid_t tid = static_cast<pid_t>(::syscall(SYS_gettid));
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), options_.nice);
+  }
   // When the last batch finished, and when idle work's last turn ended.
   absl::Time last_batch_end = absl::InfinitePast();
   absl::Time last_idle_turn = clock_->Now();

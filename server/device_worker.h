@@ -57,6 +57,10 @@ class DeviceWorker {
     // Idle work gets a turn at least this often even while batches keep the
     // device busy, so it is not starved (InfiniteDuration(): it may be).
     absl::Duration idle_work_max_wait = absl::InfiniteDuration();
+    // CPU priority (nice) of the worker thread and the math threads it
+    // starts, relative to the process: > 0 lets RPC threads (accepting and
+    // refusing requests) run first when the host's cores are saturated.
+    int nice = 0;
   };
 
   // Runs one batch on the device and completes its tasks (their payload

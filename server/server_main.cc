@@ -69,6 +69,7 @@ struct ServerFlags {
   int64_t max_queued_jobs = 16, checkpoint_every = 50;
   bool resume_interrupted_jobs = true;
   int64_t training_idle_grace_ms = 5, training_max_wait_ms = 2000;
+  int64_t worker_nice = 5;
 };
 
 // $XDG_STATE_HOME/llm2vec, else ~/.local/state/llm2vec, else "".
@@ -113,6 +114,9 @@ int Main(int argc, char** argv) {
   flags.Int("max-batch-requests", &f.max_batch_requests, "N", "inputs per batch", 1);
   flags.Int("max-queue-delay-us", &f.max_queue_delay_us, "US",
             "how long a batch that is not full may wait for company (0: dispatch at once)", 0);
+  flags.Int("worker-nice", &f.worker_nice, "N",
+            "CPU priority of the device worker and its math threads relative to the RPC "
+            "threads (0-19; higher yields the cores to them when saturated)", 0, 19);
   flags.Int("max-queue-tokens", &f.max_queue_tokens, "N",
             "tokens that may wait; beyond, requests fail fast with RESOURCE_EXHAUSTED", 1);
   flags.Int("max-queue-requests", &f.max_queue_requests, "N",
@@ -274,6 +278,7 @@ int Main(int argc, char** argv) {
   q.max_queue_delay = absl::Microseconds(f.max_queue_delay_us);
   q.max_queue_tokens = f.max_queue_tokens;
   q.max_queue_requests = f.max_queue_requests;
+  engine_options.worker.nice = static_cast<int>(f.worker_nice);
   engine_options.worker.idle_work_grace = absl::Milliseconds(f.training_idle_grace_ms);
   engine_options.worker.idle_work_max_wait = absl::Milliseconds(f.training_max_wait_ms);
   auto engine = EmbeddingEngine::Create(std::move(*encoder), engine_options, Clock::Real(),

@@ -2,6 +2,10 @@
 // notifications and mutex conditions; nothing is decided by sleeping.
 #include "server/device_worker.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -477,6 +481,26 @@ TEST(DeviceWorkerTest, ALongUnitDoesNotStarveInference) {
   auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return units == 2 && events.size() == 3; };
   mu.Await(absl::Condition(&done));
   EXPECT_EQ(absl::StrJoin(events, " "), "unit batch unit");
+}
+
+// The worker (and the math threads it starts) run at the configured lower
+// CPU priority; the calling thread keeps its own.
+TEST(DeviceWorkerTest, RunsAtTheConfiguredNiceness) {
+  FakeClock clock;
+  const int own = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)));
+  std::atomic<int> seen{-100};
+  absl::Notification done;
+  DeviceWorker::Options options = Opts(100, absl::ZeroDuration());
+  options.nice = 3;
+  auto worker = DeviceWorker::Create(options, &clock, [&](EmbedBatch) {
+    seen = ::getpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)));
+    done.Notify();
+  });
+  ASSERT_TRUE(worker.ok()) << worker.status();
+  ASSERT_TRUE((*worker)->Schedule(Task(1)).ok());
+  done.WaitForNotification();
+  EXPECT_EQ(seen.load(), std::min(own + 3, 19));
+  EXPECT_EQ(::getpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid))), own);
 }
 
 }  // namespace
