@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "model/mapped_file.h"
 
 namespace llm2vec {
 namespace {
@@ -38,12 +39,7 @@ absl::StatusOr<std::string> MakeStagingDir(const std::string& final_dir) {
   std::string dir = final_dir;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   if (dir.empty()) return absl::InvalidArgumentError("output folder path is empty");
-  std::error_code ec;
-  fs::create_directories(ParentOf(dir), ec);
-  if (ec) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(ParentOf(dir), ": cannot create folder: ", ec.message()));
-  }
+  if (auto s = MakeDirs(ParentOf(dir)); !s.ok()) return s;
   std::string templ = dir + ".tmp-XXXXXX";
   if (::mkdtemp(templ.data()) == nullptr) {
     return absl::PermissionDeniedError(

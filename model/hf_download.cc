@@ -171,19 +171,6 @@ absl::Status ErrnoError(const std::string& what, const std::string& path) {
   return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(err)));
 }
 
-// mkdir -p.
-absl::Status MakeDirs(const std::string& dir) {
-  std::string partial;
-  for (absl::string_view part : absl::StrSplit(dir, '/')) {
-    absl::StrAppend(&partial, part, "/");
-    if (part.empty() || part == ".") continue;
-    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
-      return ErrnoError("cannot create folder", partial);
-    }
-  }
-  return absl::OkStatus();
-}
-
 // Makes a rename in `dir` durable.
 void FsyncDir(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace llm2vec {
 
@@ -68,6 +69,20 @@ bool IsRegularFile(const std::string& path) {
 bool IsDirectory(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+absl::Status MakeDirs(const std::string& dir) {
+  std::string partial;
+  for (absl::string_view part : absl::StrSplit(dir, '/')) {
+    absl::StrAppend(&partial, part, "/");
+    if (part.empty() || part == ".") continue;
+    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+      const int err = errno;
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot create folder ", partial, ": ", std::strerror(err)));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path) {

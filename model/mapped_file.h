@@ -42,6 +42,9 @@ class MappedFile {
 bool PathExists(const std::string& path);
 bool IsRegularFile(const std::string& path);
 bool IsDirectory(const std::string& path);
+// mkdir -p (POSIX, mode 0755): PermissionDenied naming the folder that
+// could not be created.
+absl::Status MakeDirs(const std::string& dir);
 
 // Reads a whole (small) file into a string; errors name the path.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
