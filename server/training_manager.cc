@@ -111,22 +111,9 @@ std::string StateName(v1::JobState state) {
   }
 }
 
-// mkdir -p.
-absl::Status MakeDirs(const std::string& dir) {
-  std::string path;
-  for (absl::string_view part : absl::StrSplit(dir, '/')) {
-    if (part.empty()) {
-      if (path.empty()) path = "/";
-      continue;
-    }
-    if (!path.empty() && path.back() != '/') path += '/';
-    absl::StrAppend(&path, part);
-    if (mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("cannot create folder ", path, ": ", std::strerror(errno)));
-    }
-  }
-  return absl::OkStatus();
+// An adapter name that is also a safe folder name under adapter_root.
+bool ValidFolderName(const std::string& name) {
+  return ValidAdapterName(name) && name.front() != '.';
 }
 
 std::string JoinPath(const std::string& a, const std::string& b) {
@@ -280,7 +267,7 @@ absl::StatusOr<std::string> TrainingManager::BaseAdapterDir(const std::string& n
     auto loaded = host_.adapter_path(name);
     if (loaded.ok()) return loaded;
   }
-  if (!ValidAdapterName(name) || name.front() == '.') {
+  if (!ValidFolderName(name)) {
     return absl::InvalidArgumentError(absl::StrCat("base_adapter '", name, "' is not a valid name"));
   }
   const std::string dir = JoinPath(options_.adapter_root, name);
@@ -323,7 +310,7 @@ absl::StatusOr<v1::Job> TrainingManager::Submit(const v1::TrainRequest& request)
   auto objective = ObjectiveOf(request.objective());
   if (!objective.ok()) return objective.status();
   const std::string& name = request.output_adapter();
-  if (!ValidAdapterName(name) || name.front() == '.') {
+  if (!ValidFolderName(name)) {
     return absl::InvalidArgumentError(
         absl::StrCat("output_adapter '", name,
                      "' must be 1-128 letters, digits, '-', '_' or '.', not starting with '.'"));
