@@ -407,10 +407,7 @@ absl::StatusOr<std::optional<TrainProgress>> Trainer::MicroStep() {
   try {
     return MicroStepImpl();
   } catch (const c10::Error& e) {
-    optimizer_->ZeroGrad();
-    micro_ = 0;
-    micro_loss_ = 0;
-    micro_tokens_ = 0;
+    DiscardStep();
     return FromTorch(e, absl::StrCat("training step ", step_ + 1));
   }
 }
@@ -427,10 +424,7 @@ absl::StatusOr<std::optional<TrainProgress>> Trainer::MicroStepImpl() {
   }
   auto batch = NextBatch();
   if (!batch.ok()) {
-    optimizer_->ZeroGrad();
-    micro_ = 0;
-    micro_loss_ = 0;
-    micro_tokens_ = 0;
+    DiscardStep();
     return batch.status();
   }
   // A fresh view each micro-batch: casts (non-float32 models) must see the
@@ -452,12 +446,9 @@ absl::StatusOr<std::optional<TrainProgress>> Trainer::MicroStepImpl() {
   p.lr = LearningRate(step_);
   p.tokens = micro_tokens_;
   p.loss = micro_loss_ / static_cast<double>(options_.grad_accum);
-  micro_ = 0;
-  micro_loss_ = 0;
-  micro_tokens_ = 0;
   p.grad_norm = ClipGradNorm(lora_->parameters(), options_.max_grad_norm);
   optimizer_->Step(p.lr);
-  optimizer_->ZeroGrad();
+  DiscardStep();  // applied: the next micro-batch starts a new step
   ++step_;
   ++run_steps_;
   run_tokens_ += p.tokens;
@@ -478,6 +469,13 @@ absl::StatusOr<std::optional<TrainProgress>> Trainer::MicroStepImpl() {
     p.checkpoint = dir;
   }
   return std::optional<TrainProgress>(p);
+}
+
+void Trainer::DiscardStep() {
+  optimizer_->ZeroGrad();
+  micro_ = 0;
+  micro_loss_ = 0;
+  micro_tokens_ = 0;
 }
 
 absl::Status Trainer::Train(const ProgressCallback& on_step,

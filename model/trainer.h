@@ -199,6 +199,8 @@ class Trainer {
   // The objective's loss with `forward` (a graph when grad mode is on).
   at::Tensor Loss(const TrainingBatch& batch, const ForwardOptions& forward) const;
   absl::StatusOr<std::optional<TrainProgress>> MicroStepImpl();
+  // Clears the step in progress: gradients and micro-batch tallies.
+  void DiscardStep();
   absl::Status WriteCheckpointFiles(const std::string& dir) const;
   void PruneCheckpoints() const;
 

@@ -50,12 +50,18 @@ absl::StatusOr<Encoder::Truncation> TruncationFromProto(v1::Truncate t) {
 
 double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
 
-
-}  // namespace
+// Exponential moving average (weight 0.2 on the new sample); the first
+// sample sets it. Only the worker thread writes.
+void Smooth(std::atomic<double>& average, double sample) {
+  const double old = average.load();
+  average.store(old == 0 ? sample : 0.8 * old + 0.2 * sample);
+}
 
 // Admission refuses a request whose estimated queue wait, times this,
 // would pass its deadline.
 constexpr double kAdmissionMargin = 1.25;
+
+}  // namespace
 
 bool ValidAdapterName(const std::string& name) {
   if (name.empty() || name.size() > 128) return false;
@@ -359,11 +365,8 @@ void EmbeddingEngine::ProcessBatch(EmbedBatch batch) {
     const absl::Time from = backlog_since_ < started ? backlog_since_ : started;
     const double secs = std::max(1e-6, absl::ToDoubleSeconds(finished - from));
     const double rate = static_cast<double>(real_tokens) / secs;
-    const double old_rate = tokens_per_second_.load();
-    tokens_per_second_.store(old_rate == 0 ? rate : 0.8 * old_rate + 0.2 * rate);
-    const double batch = absl::ToDoubleSeconds(finished - started);
-    const double old_batch = batch_seconds_.load();
-    batch_seconds_.store(old_batch == 0 ? batch : 0.8 * old_batch + 0.2 * batch);
+    Smooth(tokens_per_second_, rate);
+    Smooth(batch_seconds_, absl::ToDoubleSeconds(finished - started));
     backlog_since_ =
         worker_->stats().queued_requests > 0 ? finished : absl::InfiniteFuture();
   }
@@ -375,7 +378,8 @@ void EmbeddingEngine::ProcessBatch(EmbedBatch batch) {
     }
     metrics_->Batch(absl::ToDoubleSeconds(finished - started), static_cast<int64_t>(inputs.size()),
                     real, longest * static_cast<int64_t>(inputs.size()));
-    metrics_->UpdateProcessMemory();
+    // (Resident memory is refreshed by server_main every few seconds, not
+    // here: reading /proc per batch is work on the device thread.)
     if (auto bytes = DeviceMemoryInUse(encoder_->transformer().device())) {
       metrics_->SetDeviceMemory(*bytes);
     }
