@@ -24,6 +24,9 @@ namespace llm2vec {
 // "eos_token", "bos_token"); InvalidArgument naming any other.
 absl::StatusOr<v1::Pooling> PoolingToProto(const std::string& name);
 
+// A gRPC status as an absl::Status (the codes are the same numbers).
+absl::Status FromGrpc(const grpc::Status& status);
+
 class EmbeddingClient {
  public:
   struct Options {

@@ -31,6 +31,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/cli_common.h"
+#include "client/embedding_client.h"
 #include "client/flags.h"
 #include "client/progress_bar.h"
 #include "llm2vec/v1/training.grpc.pb.h"
@@ -97,11 +98,6 @@ int ExitCodeOf(const v1::Job& job) { return job.state() == v1::JOB_STATE_SUCCEED
 
 // --- The connection -------------------------------------------------------
 
-absl::Status FromGrpc(const grpc::Status& s) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-}
-
 // TrainingService calls with a deadline each (WatchJob has none: it lasts
 // as long as the job). Jobs live on the server that runs them, so the
 // channel keeps gRPC's default pick_first: no round robin across the
@@ -114,49 +110,45 @@ class TrainingClient {
         timeout_(timeout) {}
 
   absl::StatusOr<v1::Job> Train(const v1::TrainRequest& request) const {
-    v1::TrainResponse response;
-    auto s = Unary([&](grpc::ClientContext* c) { return stub_->Train(c, request, &response); });
-    if (!s.ok()) return s;
-    return response.job();
+    auto response = Call<v1::TrainResponse>(&Stub::Train, request);
+    if (!response.ok()) return response.status();
+    return response->job();
   }
   absl::StatusOr<v1::Job> Get(const std::string& id) const {
-    v1::GetJobRequest request;
-    request.set_id(id);
-    v1::Job job;
-    auto s = Unary([&](grpc::ClientContext* c) { return stub_->GetJob(c, request, &job); });
-    if (!s.ok()) return s;
-    return job;
+    return Call<v1::Job>(&Stub::GetJob, WithId<v1::GetJobRequest>(id));
   }
   absl::StatusOr<v1::ListJobsResponse> List(const v1::ListJobsRequest& request) const {
-    v1::ListJobsResponse response;
-    auto s = Unary([&](grpc::ClientContext* c) { return stub_->ListJobs(c, request, &response); });
-    if (!s.ok()) return s;
-    return response;
+    return Call<v1::ListJobsResponse>(&Stub::ListJobs, request);
   }
   absl::StatusOr<v1::Job> Cancel(const std::string& id) const {
-    v1::CancelJobRequest request;
-    request.set_id(id);
-    v1::Job job;
-    auto s = Unary([&](grpc::ClientContext* c) { return stub_->CancelJob(c, request, &job); });
-    if (!s.ok()) return s;
-    return job;
+    return Call<v1::Job>(&Stub::CancelJob, WithId<v1::CancelJobRequest>(id));
   }
   absl::StatusOr<v1::Job> Resume(const std::string& id) const {
-    v1::ResumeJobRequest request;
-    request.set_id(id);
-    v1::Job job;
-    auto s = Unary([&](grpc::ClientContext* c) { return stub_->ResumeJob(c, request, &job); });
-    if (!s.ok()) return s;
-    return job;
+    return Call<v1::Job>(&Stub::ResumeJob, WithId<v1::ResumeJobRequest>(id));
   }
 
   v1::TrainingService::Stub& stub() const { return *stub_; }
 
  private:
-  absl::Status Unary(const std::function<grpc::Status(grpc::ClientContext*)>& call) const {
+  using Stub = v1::TrainingService::Stub;
+
+  template <typename Request>
+  static Request WithId(const std::string& id) {
+    Request request;
+    request.set_id(id);
+    return request;
+  }
+
+  // One unary call with this client's deadline.
+  template <typename Response, typename Request>
+  absl::StatusOr<Response> Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                                             Response*),
+                                const Request& request) const {
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
-    return FromGrpc(call(&context));
+    Response response;
+    if (auto s = FromGrpc(((*stub_).*method)(&context, request, &response)); !s.ok()) return s;
+    return response;
   }
 
   std::unique_ptr<v1::TrainingService::Stub> stub_;
