@@ -256,6 +256,32 @@ TEST(ServerE2eTest, OverloadDeadlinesCancellationAndMetrics) {
   }
 }
 
+// Deadline-aware admission counts the batch on the device and the
+// request's own batch, not only the queued tokens: behind one running and
+// one queued 300 ms batch, a 650 ms deadline cannot be met (it would wait
+// ~250 + 300 + 300 ms) and is refused at once, not left to expire.
+TEST(ServerE2eTest, AdmissionRefusesADeadlineTheRunningAndOwnBatchesWouldMiss) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  ServerProcess server({"--debug-batch-delay-ms", "300", "--max-batch-requests", "1"});
+  // One batch alone, so the server has measured its batch time.
+  ASSERT_TRUE(server.client().Embed(Texts({"warm"})).ok());
+  std::thread running([&]() { (void)server.client().Embed(Texts({"running"})); });
+  absl::SleepFor(absl::Milliseconds(50));  // setup only: "running" reaches the device
+  std::thread queued([&]() { (void)server.client().Embed(Texts({"queued"})); });
+  absl::SleepFor(absl::Milliseconds(50));  // setup only: "queued" waits behind it
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(650));
+  v1::EmbedResponse response;
+  grpc::Status s = server.client().stub().Embed(&context, Texts({"hurry"}), &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+  EXPECT_NE(s.error_message().find("past this request's deadline"), std::string::npos)
+      << s.error_message();
+  running.join();
+  queued.join();
+  const std::string text = Http(server.metrics_port(), "GET", "/metrics").second;
+  EXPECT_GE(Sample(text, R"(llm2vec_rejected_requests_total{reason="deadline_unmeetable"})"), 1);
+}
+
 TEST(ServerE2eTest, StreamKeepsRequestOrder) {
   LLM2VEC_REQUIRE_TESTDATA();
   ServerProcess server({});
