@@ -246,6 +246,7 @@ void Encoder::RunBatch(const std::vector<PreparedInput>& inputs, const std::vect
   ForwardOptions fwd;
   fwd.attention = options.attention;
   fwd.lora = options.lora;
+  fwd.skip_padding = options.skip_padding;
   at::Tensor hidden = model_.transformer->Forward(ids_t, len_t, fwd);  // (B, T, C)
   if (options.pooling == PoolingMode::kNone) {
     at::Tensor states = hidden.to(at::kFloat).to(at::kCPU).contiguous();  // (B, T, C)

@@ -60,6 +60,8 @@ struct EncodeOptions {
   int64_t dimensions = 0;  // Matryoshka truncation; 0 keeps all
   // Unmerged adapter on top of the weights, or null.
   const LoraWeights* lora = nullptr;
+  // ForwardOptions::skip_padding (off only to measure what it saves).
+  bool skip_padding = true;
 };
 
 struct Embedding {

@@ -4,7 +4,9 @@
 #include <c10/core/GradMode.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "model/checkpoint.h"
@@ -110,17 +112,36 @@ at::Tensor Transformer::Project(const at::Tensor& x, int layer, Projection p,
   return y;
 }
 
+at::Tensor Transformer::Packing::Unpack(const at::Tensor& packed) const {
+  std::vector<int64_t> flat = packed.sizes().vec();
+  flat[0] = batch * length;
+  at::Tensor padded = at::zeros(flat, packed.options()).index_copy_(0, index, packed);
+  std::vector<int64_t> shape = {batch, length};
+  shape.insert(shape.end(), flat.begin() + 1, flat.end());
+  return padded.view(shape);  // (B, T, ...)
+}
+
+at::Tensor Transformer::Packing::Pack(const at::Tensor& padded) const {
+  return padded.flatten(0, 1).index_select(0, index);  // (N, ...)
+}
+
 at::Tensor Transformer::Attention(const at::Tensor& x, int layer, const at::Tensor& cos,
                                   const at::Tensor& sin, const at::Tensor& mask,
-                                  const ForwardOptions& options) const {
+                                  const Packing& packing, const ForwardOptions& options) const {
   const LayerWeights& w = weights_.layers[layer];
-  const int64_t B = x.size(0), T = x.size(1);
+  const int64_t B = packing.active ? packing.batch : x.size(0);
+  const int64_t T = packing.active ? packing.length : x.size(1);
   const int64_t H = config_.num_heads, K = config_.num_kv_heads, D = config_.head_dim;
   const int64_t G = H / K;
-  // Projections, heads split out: (B, T, H*D) -> (B, H, T, D).
-  at::Tensor q = Project(x, layer, kQProj, w.qkv_bias[0], options).view({B, T, H, D}).transpose(1, 2);
-  at::Tensor k = Project(x, layer, kKProj, w.qkv_bias[1], options).view({B, T, K, D}).transpose(1, 2);
-  at::Tensor v = Project(x, layer, kVProj, w.qkv_bias[2], options).view({B, T, K, D}).transpose(1, 2);
+  // Projections (of the real tokens alone when packed), then padded for
+  // attention and heads split out: (B, T, H*D) -> (B, H, T, D).
+  auto project = [&](Projection p, const at::Tensor& bias) {
+    at::Tensor y = Project(x, layer, p, bias, options);
+    return packing.active ? packing.Unpack(y) : y;  // (B, T, out)
+  };
+  at::Tensor q = project(kQProj, w.qkv_bias[0]).view({B, T, H, D}).transpose(1, 2);
+  at::Tensor k = project(kKProj, w.qkv_bias[1]).view({B, T, K, D}).transpose(1, 2);
+  at::Tensor v = project(kVProj, w.qkv_bias[2]).view({B, T, K, D}).transpose(1, 2);
   // Rotary position embedding on queries and keys (HF rotate_half form).
   q = q * cos + RotateHalf(q) * sin;  // (B, H, T, D)
   k = k * cos + RotateHalf(k) * sin;  // (B, K, T, D)
@@ -136,7 +157,8 @@ at::Tensor Transformer::Attention(const at::Tensor& x, int layer, const at::Tens
         q, k, v, mask.to(q.scalar_type()),
         options.train ? options.attention_dropout : 0.0);              // (B, H, T, D)
     out = out.transpose(1, 2).reshape({B, T, H * D});                 // (B, T, H*D)
-    return Project(out, layer, kOProj, at::Tensor(), options);        // (B, T, C)
+    if (packing.active) out = packing.Pack(out);                      // (N, H*D)
+    return Project(out, layer, kOProj, at::Tensor(), options);        // (B, T | N, C)
   }
 #endif
   // Grouped-query attention without copying K/V: query head h = kv*G + g
@@ -150,7 +172,8 @@ at::Tensor Transformer::Attention(const at::Tensor& x, int layer, const at::Tens
   }
   at::Tensor out = at::matmul(probs.view({B, K, G * T, T}), v);         // (B, K, G*T, D)
   out = out.view({B, H, T, D}).transpose(1, 2).reshape({B, T, H * D});  // (B, T, H*D)
-  return Project(out, layer, kOProj, at::Tensor(), options);            // (B, T, C)
+  if (packing.active) out = packing.Pack(out);                          // (N, H*D)
+  return Project(out, layer, kOProj, at::Tensor(), options);            // (B, T | N, C)
 }
 
 at::Tensor Transformer::Mlp(const at::Tensor& x, int layer, const ForwardOptions& options) const {
@@ -184,14 +207,32 @@ at::Tensor Transformer::Forward(const at::Tensor& ids, const at::Tensor& lengths
   at::Tensor emb = at::cat({freqs, freqs}, -1);                 // (T, D)
   at::Tensor cos = emb.cos().to(dtype());
   at::Tensor sin = emb.sin().to(dtype());
+  // Without autograd, the token-wise work skips the padding: activations
+  // are the real tokens packed, (N, C), between the attentions.
+  Packing packing;
+  if (options.skip_padding && InPlaceAllowed(options) && ids.size(0) > 1) {
+    at::Tensor len = lengths.to(at::kCPU).to(at::kLong).contiguous();
+    const int64_t* l = len.data_ptr<int64_t>();
+    std::vector<int64_t> index;
+    for (int64_t b = 0; b < len.numel(); ++b) {
+      for (int64_t t = 0; t < std::min(l[b], T); ++t) index.push_back(b * T + t);
+    }
+    if (static_cast<int64_t>(index.size()) < ids.numel()) {
+      packing.active = true;
+      packing.batch = ids.size(0);
+      packing.length = T;
+      packing.index = at::tensor(index, at::TensorOptions().dtype(at::kLong)).to(dev);
+      tokens = tokens.reshape(-1).index_select(0, packing.index);  // (N)
+    }
+  }
   // Token embeddings (a fresh tensor, so Layer can update the residual in
   // place when no autograd graph is recorded).
-  at::Tensor x = at::embedding(weights_.embed_tokens, tokens);  // (B, T, C)
+  at::Tensor x = at::embedding(weights_.embed_tokens, tokens);  // (B, T | N, C)
   const bool checkpoint =
       options.train && options.checkpoint_layers && c10::GradMode::is_enabled();
   for (int l = 0; l < static_cast<int>(weights_.layers.size()); ++l) {
     if (!checkpoint) {
-      x = Layer(std::move(x), l, cos, sin, mask, options);
+      x = Layer(std::move(x), l, cos, sin, mask, packing, options);
       continue;
     }
     // The layer's LoRA matrices are what needs gradients in it.
@@ -207,20 +248,22 @@ at::Tensor Transformer::Forward(const at::Tensor& ids, const at::Tensor& lengths
     // By value: backward runs the segment after Forward has returned.
     x = Checkpoint(
         [this, l, cos, sin, mask, options](const at::Tensor& in) {
-          return Layer(in, l, cos, sin, mask, options);
+          return Layer(in, l, cos, sin, mask, Packing(), options);
         },
         x, params);
   }
-  return RmsNorm(x, weights_.norm);  // (B, T, C)
+  at::Tensor out = RmsNorm(x, weights_.norm);
+  return packing.active ? packing.Unpack(out) : out;  // (B, T, C)
 }
 
 at::Tensor Transformer::Layer(at::Tensor x, int layer, const at::Tensor& cos,
                               const at::Tensor& sin, const at::Tensor& mask,
-                              const ForwardOptions& options) const {
+                              const Packing& packing, const ForwardOptions& options) const {
   const LayerWeights& w = weights_.layers[layer];
   const bool inplace = InPlaceAllowed(options);
   // Pre-norm attention with residual.
-  at::Tensor attn = Attention(RmsNorm(x, w.input_layernorm), layer, cos, sin, mask, options);
+  at::Tensor attn =
+      Attention(RmsNorm(x, w.input_layernorm), layer, cos, sin, mask, packing, options);
   x = inplace ? x.add_(attn) : x + attn;
   attn.reset();
   // Pre-norm SwiGLU MLP with residual.

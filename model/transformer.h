@@ -74,6 +74,12 @@ struct ForwardOptions {
   // (model/checkpoint.h). Backward recomputes each layer, so a step keeps
   // each layer's input instead of its attention scores and activations.
   bool checkpoint_layers = false;
+  // Inference only (no autograd): run the token-wise parts of each layer
+  // (norms, projections, MLP) on the real tokens alone, packed, and pad
+  // only for attention. A batch's padding then costs no GEMM work; results
+  // equal the padded computation's up to float rounding. Off in training,
+  // whose dropout draws depend on the padded shapes.
+  bool skip_padding = true;
 };
 
 class Transformer {
@@ -84,7 +90,8 @@ class Transformer {
   // Final hidden states (after the final norm) for right-padded `ids`.
   //   ids: (B, T) int64; lengths: (B) int64, real tokens per row (>= 1).
   // Row b's positions >= lengths[b] are padding: no real token attends to
-  // them and their outputs are meaningless. Returns (B, T, C).
+  // them and their outputs are meaningless (zero when padding is skipped,
+  // see ForwardOptions::skip_padding). Returns (B, T, C).
   at::Tensor Forward(const at::Tensor& ids, const at::Tensor& lengths,
                      const ForwardOptions& options) const;
 
@@ -106,13 +113,25 @@ class Transformer {
  private:
   at::Tensor Project(const at::Tensor& x, int layer, Projection p, const at::Tensor& bias,
                      const ForwardOptions& options) const;
+  // The real tokens of a right-padded (B, T) batch, packed row by row.
+  struct Packing {
+    bool active = false;  // false: activations are (B, T, ...), padded
+    int64_t batch = 0, length = 0;
+    at::Tensor index;  // (N) int64: token n is flat position b * T + t
+    // (N, ...) -> (B, T, ...), zeros at the padding.
+    at::Tensor Unpack(const at::Tensor& packed) const;
+    // (B, T, ...) -> (N, ...).
+    at::Tensor Pack(const at::Tensor& padded) const;
+  };
+  // x: (B, T, C), or (N, C) when `packing` is active.
   at::Tensor Attention(const at::Tensor& x, int layer, const at::Tensor& cos,
-                       const at::Tensor& sin, const at::Tensor& mask,
+                       const at::Tensor& sin, const at::Tensor& mask, const Packing& packing,
                        const ForwardOptions& options) const;
   at::Tensor Mlp(const at::Tensor& x, int layer, const ForwardOptions& options) const;
   // One decoder layer: attention and MLP, each pre-norm with a residual.
   at::Tensor Layer(at::Tensor x, int layer, const at::Tensor& cos, const at::Tensor& sin,
-                   const at::Tensor& mask, const ForwardOptions& options) const;
+                   const at::Tensor& mask, const Packing& packing,
+                   const ForwardOptions& options) const;
   at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& weight) const;
 
   ModelConfig config_;

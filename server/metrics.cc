@@ -118,13 +118,14 @@ class PrometheusMetrics : public Metrics {
                             .Add({}, CountBuckets())),
         batch_tokens_(prometheus::BuildHistogram()
                           .Name("llm2vec_batch_size_tokens")
-                          .Help("Tokens computed in one batch, padding included "
-                                "(tasks x longest task).")
+                          .Help("Padded size of one batch (tasks x longest task): what "
+                                "attention computes; the other layers skip the padding.")
                           .Register(*registry_)
                           .Add({}, BatchTokenBuckets())),
         padding_fraction_(prometheus::BuildHistogram()
                               .Name("llm2vec_batch_padding_ratio")
-                              .Help("Share of a batch's computed tokens that is padding, 0 to 1.")
+                              .Help("Share of a batch's padded size that is padding, 0 to 1 "
+                                    "(attention's waste; the other layers skip it).")
                               .Register(*registry_)
                               .Add({}, FractionBuckets())),
         real_tokens_(prometheus::BuildCounter()
@@ -134,8 +135,8 @@ class PrometheusMetrics : public Metrics {
                          .Add({})),
         padded_tokens_(prometheus::BuildCounter()
                            .Name("llm2vec_batch_padded_tokens_total")
-                           .Help("Tokens computed in batches, padding included; "
-                                 "1 - real/padded is the padding waste.")
+                           .Help("Padded sizes of batches (tasks x longest task) summed; "
+                                 "1 - real/padded is attention's padding waste.")
                            .Register(*registry_)
                            .Add({})),
         dropped_(prometheus::BuildCounter()

@@ -35,6 +35,20 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Tokens a forward pass computes when each batch of `per_batch` inputs
+// is padded to its longest.
+int64_t PaddedTokens(const std::vector<llm2vec::PreparedInput>& inputs, size_t per_batch) {
+  int64_t padded = 0;
+  for (size_t i = 0; i < inputs.size(); i += per_batch) {
+    size_t longest = 0, n = 0;
+    for (size_t k = i; k < std::min(inputs.size(), i + per_batch); ++k, ++n) {
+      longest = std::max(longest, inputs[k].ids.size());
+    }
+    padded += static_cast<int64_t>(longest * n);
+  }
+  return padded;
+}
+
 double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
@@ -198,7 +212,11 @@ int Main(int argc, char** argv) {
                "load this model (e.g. one written by --save-hf) instead of random weights, "
                "and report load time and peak RSS during the load");
   bool default_malloc = false;
+  bool padding_ab = false;
   flags.Bool("default-malloc", &default_malloc, "skip TuneHostMalloc (for comparison)");
+  flags.Bool("padding-ab", &padding_ab,
+             "also time server-shaped batches of mixed lengths with and without skipping the "
+             "padding");
   flags.String("testdata", &testdata, "DIR", "the shared test data pack (tokenizers, text)");
   flags.String("device", &device_name, "DEVICE", "cpu, cuda or cuda:N");
   flags.String("dtype", &dtype_name, "DTYPE", "float32, bfloat16 or float16");
@@ -316,6 +334,45 @@ int Main(int argc, char** argv) {
               "%.0f MB: %s (peak of the whole run incl. random init and at::mm: %.0f MB)\n",
               weight_mb, rss0, rss_loaded, peak_encode, 1.2 * weight_mb + 300,
               peak_encode <= 1.2 * weight_mb + 300 ? "within" : "OVER", PeakRssMb());
+
+  if (padding_ab) {
+    // Server-shaped batches: 32 texts of 1/2 to 1 x --tokens tokens in
+    // arrival order, so rows are padded to the longest; with and without
+    // skipping the padding, alternating.
+    std::vector<PreparedInput> mixed = inputs;
+    at::Tensor lens = at::randint(std::max<int64_t>(2, tokens / 2), tokens + 1, {texts}, at::kLong);
+    int64_t real = 0;
+    for (int64_t i = 0; i < texts; ++i) {
+      mixed[i].ids.resize(lens[i].item<int64_t>());
+      mixed[i].pooled = static_cast<int64_t>(mixed[i].ids.size()) - 1;
+      real += static_cast<int64_t>(mixed[i].ids.size());
+    }
+    double secs_by_mode[2] = {0, 0};
+    for (int round = 0; round < 3; ++round) {
+      for (int skip = 0; skip < 2; ++skip) {
+        EncodeOptions o;
+        o.skip_padding = skip == 1;
+        auto t = Clock::now();
+        for (int64_t i = 0; i < texts; i += 32) {
+          auto r = (*encoder)->EncodePrepared(
+              {mixed.begin() + i, mixed.begin() + std::min<int64_t>(texts, i + 32)}, o);
+          if (!r.ok()) {
+            std::cerr << r.status() << "\n";
+            return 1;
+          }
+        }
+        Sync(*device);
+        secs_by_mode[skip] += Seconds(t);
+      }
+    }
+    std::printf("padding: %ld texts of %ld..%ld tokens in batches of 32 (%.1f%% padding), "
+                "3 alternating rounds: padded %.1f tokens/s, padding skipped %.1f tokens/s "
+                "(x%.2f)\n",
+                texts, std::max<int64_t>(2, tokens / 2), tokens,
+                100.0 * (1.0 - static_cast<double>(real) / static_cast<double>(PaddedTokens(mixed, 32))),
+                3 * real / secs_by_mode[0], 3 * real / secs_by_mode[1],
+                secs_by_mode[0] / secs_by_mode[1]);
+  }
 
   // Tokenizer throughput on real text.
   std::ifstream in(testdata + "/data/tinystories/tinystories_val_slice.txt", std::ios::binary);

@@ -92,6 +92,55 @@ TEST(EncoderTest, BatchingDoesNotChangeResults) {
   }
 }
 
+// Inference skips the padding: the token-wise layers see only real tokens.
+// Padding ids outside the vocabulary would fail the embedding lookup if
+// they reached it; the outputs equal the padded computation's.
+TEST(EncoderTest, InferenceSkipsPaddingWithTheSameResults) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  auto encoder = LoadStories();
+  ASSERT_NE(encoder, nullptr);
+  const Transformer& model = encoder->transformer();
+  const std::vector<std::string> texts = {"Tom ran.", "The sun was warm and the birds sang.",
+                                          "Lily liked to play with her red ball."};
+  std::vector<std::vector<int32_t>> rows;
+  int64_t T = 0;
+  for (const auto& t : texts) {
+    rows.push_back(encoder->tokenizer().Encode(t, true));
+    T = std::max<int64_t>(T, static_cast<int64_t>(rows.back().size()));
+  }
+  const int64_t B = static_cast<int64_t>(rows.size());
+  const int64_t oov = model.config().vocab_size;  // not a token: fails if embedded
+  std::vector<int64_t> ids(static_cast<size_t>(B * T), oov), padded_ids(ids.size(), 0);
+  std::vector<int64_t> lengths;
+  for (int64_t b = 0; b < B; ++b) {
+    std::copy(rows[b].begin(), rows[b].end(), ids.begin() + b * T);
+    std::copy(rows[b].begin(), rows[b].end(), padded_ids.begin() + b * T);
+    lengths.push_back(static_cast<int64_t>(rows[b].size()));
+  }
+  ASSERT_LT(lengths[0], T);
+  c10::InferenceMode guard;
+  const at::Tensor len = at::tensor(lengths, at::kLong);
+  for (AttentionMode attention : {AttentionMode::kBidirectional, AttentionMode::kCausal}) {
+    ForwardOptions skip;
+    skip.attention = attention;
+    ForwardOptions full = skip;
+    full.skip_padding = false;
+    at::Tensor packed = model.Forward(at::tensor(ids, at::kLong).view({B, T}), len, skip);
+    at::Tensor padded = model.Forward(at::tensor(padded_ids, at::kLong).view({B, T}), len, full);
+    EXPECT_THROW(model.Forward(at::tensor(ids, at::kLong).view({B, T}), len, full), c10::Error);
+    ASSERT_EQ(packed.sizes(), padded.sizes());
+    for (int64_t b = 0; b < B; ++b) {
+      at::Tensor real_packed = packed[b].narrow(0, 0, lengths[b]);
+      at::Tensor real_padded = padded[b].narrow(0, 0, lengths[b]);
+      EXPECT_LE((real_packed - real_padded).abs().max().item<double>(),
+                1e-5 * real_padded.abs().max().item<double>());
+      if (lengths[b] < T) {
+        EXPECT_EQ(packed[b].narrow(0, lengths[b], T - lengths[b]).abs().max().item<double>(), 0.0);
+      }
+    }
+  }
+}
+
 TEST(EncoderTest, SmallTokenBudgetSplitsBatchesWithSameResults) {
   LLM2VEC_REQUIRE_TESTDATA();
   Encoder::Options small;
