@@ -244,83 +244,31 @@ int RunRemoteTokenize(const std::string& server, const std::vector<TextRecord>& 
   return 0;
 }
 
-int RunBench(int argc, char** argv) {
-  FlagSet flags(
-      "llm2vec bench",
-      "Load generator: N concurrent clients, each sending one request at a time, for a bounded\n"
-      "time or count; reports throughput and p50/p90/p99 latency, and errors by code. With\n"
-      "--model, first embeds the same texts offline in large batches and prints the ratio of\n"
-      "server to offline throughput.",
-      "LLM2VEC_");
-  RemoteFlags remote;
-  remote.Register(flags, /*with_encoding=*/false);
-  std::string input, model;
-  int64_t concurrency = 16, duration_s = 10, requests = 0, per_request = 1, deadline_ms = 0;
-  flags.String("input", &input, "FILE", "texts, one per line, used round robin [required]", true);
-  flags.Int("concurrency", &concurrency, "N", "concurrent clients", 1, 10000);
-  flags.Int("duration-s", &duration_s, "S", "how long to send", 1, 3600);
-  flags.Int("requests", &requests, "N", "stop after N requests in all (0: time only)", 0);
-  flags.Int("inputs-per-request", &per_request, "N", "texts in each request", 1, 10000);
-  flags.Int("deadline-ms", &deadline_ms, "MS", "per-request deadline (0: --timeout-s)", 0);
-  double rate = 0;
-  flags.Double("rate", &rate, "REQ_PER_S",
-               "open loop: start requests at this rate, whatever the answers (at most "
-               "--concurrency in flight; a start with none free is counted as skipped); "
-               "0: closed loop, each client sends again when answered");
-  flags.String("model", &model, "PATH_OR_ID", "also time the offline encoder on this model");
-  if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
-  auto records = ReadInputRecords(input, false);
-  if (!records.ok()) return CliFail(std::string(records.status().message()));
-  if (records->empty()) return CliFail("--input: no texts");
-
-  double offline_tokens_per_s = 0;
-  if (!model.empty()) {
-    auto loaded = LoadModel(model, LoadOptions());
-    if (!loaded.ok()) return CliFail(std::string(loaded.status().message()));
-    auto encoder = Encoder::Create(std::move(*loaded), Encoder::Options());
-    if (!encoder.ok()) return CliFail(std::string(encoder.status().message()));
-    std::vector<EncodeInput> inputs;
-    for (const TextRecord& r : *records) inputs.push_back({r.text, ""});
-    (void)(*encoder)->Encode({inputs.begin(), inputs.begin() + std::min<size_t>(8, inputs.size())},
-                             EncodeOptions());
-    const absl::Time t0 = absl::Now();
-    auto out = (*encoder)->Encode(inputs, EncodeOptions());
-    const double secs = absl::ToDoubleSeconds(absl::Now() - t0);
-    if (!out.ok()) return CliFail(std::string(out.status().message()));
-    int64_t tokens = 0;
-    for (const Embedding& e : *out) tokens += e.tokens;
-    offline_tokens_per_s = tokens / secs;
-    std::printf("offline: %zu texts, %ld tokens in %.3f s: %.1f texts/s, %.1f tokens/s\n",
-                inputs.size(), tokens, secs, inputs.size() / secs, offline_tokens_per_s);
-    // The encoder's own time for one text (the floor of a served request).
-    // Back to back, and 2 ms apart as requests come at low load (the
-    // machine idles between them, as the server's worker does).
-    for (absl::Duration gap : {absl::ZeroDuration(), absl::Milliseconds(2)}) {
-      std::vector<double> single;
-      for (size_t i = 0; i < std::min<size_t>(100, inputs.size()); ++i) {
-        absl::SleepFor(gap);
-        const absl::Time t1 = absl::Now();
-        (void)(*encoder)->Encode({inputs[i]}, EncodeOptions());
-        single.push_back(absl::ToDoubleMilliseconds(absl::Now() - t1));
-      }
-      std::sort(single.begin(), single.end());
-      std::printf("offline: one text at a time, %s: p50 %.3f ms\n",
-                  gap == absl::ZeroDuration() ? "back to back" : "2 ms apart",
-                  single[single.size() / 2]);
-    }
-  }
-
-  auto client = remote.Connect();
-  if (!client.ok()) return CliFail(std::string(client.status().message()));
-  const v1::EmbedOptions options = remote.Options();
+// One window of load on the server: `concurrency` calls in flight (closed
+// loop) or starts at `rate` per second (open loop), for `duration`.
+struct LoadWindow {
+  double secs = 0;
   std::vector<double> latencies_ms;
   std::map<std::string, std::vector<double>> errors;  // code -> latencies
-  std::atomic<int64_t> sent{0}, texts_done{0}, tokens_done{0};
+  int64_t texts = 0, tokens = 0, sent = 0;
+  int64_t skipped = 0;  // open loop: starts due while every slot was busy
+};
+
+struct LoadSettings {
+  int64_t concurrency = 16, requests = 0, per_request = 1, deadline_ms = 0, timeout_s = 60;
+  double rate = 0;
+};
+
+// Drives every client from one thread through a completion queue: a new
+// call starts as each finishes. (A thread per client would spend the cores
+// of a small machine on the load generator.) `next_text` carries the round
+// robin over the texts from one window to the next.
+LoadWindow RunLoad(EmbeddingClient& client, const v1::EmbedOptions& options,
+                   const std::vector<TextRecord>& records, const LoadSettings& settings,
+                   absl::Duration duration, size_t* next_text) {
+  LoadWindow w;
   const absl::Time start = absl::Now();
-  const absl::Time stop = start + absl::Seconds(duration_s);
-  // One thread drives every client through a completion queue: `concurrency`
-  // calls in flight, a new one started as each finishes. (A thread per
-  // client would spend the cores of a small machine on the load generator.)
+  const absl::Time stop = start + duration;
   struct Slot {
     std::unique_ptr<grpc::ClientContext> context;
     v1::EmbedResponse response;
@@ -329,32 +277,31 @@ int RunBench(int argc, char** argv) {
     absl::Time started;
   };
   grpc::CompletionQueue cq;
-  std::vector<Slot> slots(static_cast<size_t>(concurrency));
-  size_t next_text = 0;
+  std::vector<Slot> slots(static_cast<size_t>(settings.concurrency));
   auto start_call = [&](size_t i) {
-    if (absl::Now() >= stop || (requests > 0 && sent.load() >= requests)) return false;
-    ++sent;
+    if (absl::Now() >= stop || (settings.requests > 0 && w.sent >= settings.requests)) return false;
+    ++w.sent;
     v1::EmbedRequest request;
     *request.mutable_options() = options;
-    for (int64_t k = 0; k < per_request; ++k) {
-      request.add_inputs()->set_text((*records)[next_text].text);
-      next_text = (next_text + 1) % records->size();
+    for (int64_t k = 0; k < settings.per_request; ++k) {
+      request.add_inputs()->set_text(records[*next_text].text);
+      *next_text = (*next_text + 1) % records.size();
     }
     Slot& slot = slots[i];
     slot.context = std::make_unique<grpc::ClientContext>();
     slot.context->set_deadline(absl::ToChronoTime(
-        absl::Now() + (deadline_ms > 0 ? absl::Milliseconds(deadline_ms)
-                                       : absl::Seconds(remote.timeout_s))));
+        absl::Now() + (settings.deadline_ms > 0 ? absl::Milliseconds(settings.deadline_ms)
+                                                : absl::Seconds(settings.timeout_s))));
     slot.response.Clear();
     slot.started = absl::Now();
-    slot.reader = (*client)->stub().AsyncEmbed(slot.context.get(), request, &cq);
+    slot.reader = client.stub().AsyncEmbed(slot.context.get(), request, &cq);
     slot.reader->Finish(&slot.response, &slot.status, reinterpret_cast<void*>(i));
     return true;
   };
   int64_t in_flight = 0;
-  int64_t skipped = 0;  // open loop: starts due while every slot was busy
   std::vector<size_t> free_slots;
   absl::Time next_start = start;
+  const double rate = settings.rate;
   const absl::Duration interval = rate > 0 ? absl::Seconds(1.0 / rate) : absl::ZeroDuration();
   if (rate > 0) {
     for (size_t i = slots.size(); i-- > 0;) free_slots.push_back(i);
@@ -372,7 +319,7 @@ int RunBench(int argc, char** argv) {
       while (now < stop && next_start <= now) {
         next_start += interval;
         if (free_slots.empty()) {
-          ++skipped;
+          ++w.skipped;
           continue;
         }
         const size_t i = free_slots.back();
@@ -392,11 +339,11 @@ int RunBench(int argc, char** argv) {
     Slot& slot = slots[i];
     const double ms = absl::ToDoubleMilliseconds(absl::Now() - slot.started);
     if (slot.status.ok()) {
-      latencies_ms.push_back(ms);
-      texts_done += slot.response.embeddings_size();
-      tokens_done += static_cast<int64_t>(slot.response.usage().total_tokens());
+      w.latencies_ms.push_back(ms);
+      w.texts += slot.response.embeddings_size();
+      w.tokens += static_cast<int64_t>(slot.response.usage().total_tokens());
     } else {
-      errors[absl::StatusCodeToString(static_cast<absl::StatusCode>(slot.status.error_code()))]
+      w.errors[absl::StatusCodeToString(static_cast<absl::StatusCode>(slot.status.error_code()))]
           .push_back(ms);
     }
     if (rate > 0) {
@@ -408,31 +355,168 @@ int RunBench(int argc, char** argv) {
   cq.Shutdown();
   while (cq.Next(&tag, &ok)) {
   }
-  const double secs = absl::ToDoubleSeconds(absl::Now() - start);
-  std::sort(latencies_ms.begin(), latencies_ms.end());
-  auto pct = [&](double p) {
-    if (latencies_ms.empty()) return 0.0;
-    return latencies_ms[std::min(latencies_ms.size() - 1,
-                                 static_cast<size_t>(p * latencies_ms.size()))];
-  };
-  const double tokens_per_s = tokens_done.load() / secs;
+  w.secs = absl::ToDoubleSeconds(absl::Now() - start);
+  return w;
+}
+
+// The value at quantile p of sorted values (0 when empty).
+double Quantile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0.0;
+  return sorted[std::min(sorted.size() - 1, static_cast<size_t>(p * sorted.size()))];
+}
+
+// Appends `more` to `all`.
+template <typename T>
+void Append(std::vector<T>* all, const std::vector<T>& more) {
+  all->insert(all->end(), more.begin(), more.end());
+}
+
+int RunBench(int argc, char** argv) {
+  FlagSet flags(
+      "llm2vec bench",
+      "Load generator: N concurrent clients, each sending one request at a time, for a bounded\n"
+      "time or count; reports throughput and p50/p90/p99 latency, and errors by code.\n"
+      "With --model it also times the offline encoder on the same texts, side by side: the\n"
+      "run is split into --rounds rounds, each an offline pass then a server window, so that\n"
+      "both see the same machine (a shared VM's speed drifts by 10% or more within minutes).\n"
+      "With several clients the offline pass embeds every text in large batches and the ratio\n"
+      "of server to offline throughput is printed; with one client it embeds texts one at a\n"
+      "time, 2 ms apart, and the p50 latencies are compared.",
+      "LLM2VEC_");
+  RemoteFlags remote;
+  remote.Register(flags, /*with_encoding=*/false);
+  std::string input, model;
+  LoadSettings load;
+  int64_t duration_s = 10, rounds = 3;
+  flags.String("input", &input, "FILE", "texts, one per line, used round robin [required]", true);
+  flags.Int("concurrency", &load.concurrency, "N", "concurrent clients", 1, 10000);
+  flags.Int("duration-s", &duration_s, "S", "how long to send (all rounds together)", 1, 3600);
+  flags.Int("requests", &load.requests, "N", "stop after N requests in all (0: time only)", 0);
+  flags.Int("inputs-per-request", &load.per_request, "N", "texts in each request", 1, 10000);
+  flags.Int("deadline-ms", &load.deadline_ms, "MS", "per-request deadline (0: --timeout-s)", 0);
+  flags.Double("rate", &load.rate, "REQ_PER_S",
+               "open loop: start requests at this rate, whatever the answers (at most "
+               "--concurrency in flight; a start with none free is counted as skipped); "
+               "0: closed loop, each client sends again when answered");
+  flags.String("model", &model, "PATH_OR_ID", "also time the offline encoder on this model");
+  flags.Int("rounds", &rounds, "N", "with --model: offline pass + server window, N times", 1,
+            100);
+  if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
+  load.timeout_s = remote.timeout_s;
+  auto records = ReadInputRecords(input, false);
+  if (!records.ok()) return CliFail(std::string(records.status().message()));
+  if (records->empty()) return CliFail("--input: no texts");
+
+  std::unique_ptr<Encoder> encoder;
+  std::vector<EncodeInput> inputs;
+  if (!model.empty()) {
+    auto loaded = LoadModel(model, LoadOptions());
+    if (!loaded.ok()) return CliFail(std::string(loaded.status().message()));
+    auto created = Encoder::Create(std::move(*loaded), Encoder::Options());
+    if (!created.ok()) return CliFail(std::string(created.status().message()));
+    encoder = std::move(*created);
+    for (const TextRecord& r : *records) inputs.push_back({r.text, ""});
+    (void)encoder->Encode({inputs.begin(), inputs.begin() + std::min<size_t>(8, inputs.size())},
+                          EncodeOptions());
+  } else {
+    rounds = 1;
+  }
+  const bool one_client = load.concurrency == 1 && load.rate == 0;
+
+  auto client = remote.Connect();
+  if (!client.ok()) return CliFail(std::string(client.status().message()));
+  const v1::EmbedOptions options = remote.Options();
+  LoadWindow all;
+  double offline_secs = 0;
+  int64_t offline_tokens = 0;
+  std::vector<double> offline_single_ms;
+  size_t next_text = 0, next_single = 0;
+  for (int64_t round = 0; round < rounds; ++round) {
+    double round_offline = 0;
+    if (encoder != nullptr && !one_client) {
+      // Every text in the encoder's large length-sorted batches.
+      const absl::Time t0 = absl::Now();
+      auto out = encoder->Encode(inputs, EncodeOptions());
+      const double secs = absl::ToDoubleSeconds(absl::Now() - t0);
+      if (!out.ok()) return CliFail(std::string(out.status().message()));
+      int64_t tokens = 0;
+      for (const Embedding& e : *out) tokens += e.tokens;
+      offline_secs += secs;
+      offline_tokens += tokens;
+      round_offline = tokens / secs;
+    } else if (encoder != nullptr) {
+      // The encoder's own time for one text, the floor of a served request:
+      // texts one at a time, 2 ms apart as requests come at low load (the
+      // machine idles between them, as the server's worker does).
+      std::vector<double> single;
+      for (int i = 0; i < 50; ++i) {
+        absl::SleepFor(absl::Milliseconds(2));
+        const EncodeInput& text = inputs[next_single++ % inputs.size()];
+        const absl::Time t1 = absl::Now();
+        (void)encoder->Encode({text}, EncodeOptions());
+        single.push_back(absl::ToDoubleMilliseconds(absl::Now() - t1));
+      }
+      Append(&offline_single_ms, single);
+      std::sort(single.begin(), single.end());
+      round_offline = Quantile(single, 0.5);
+    }
+    const absl::Duration window = absl::Seconds(static_cast<double>(duration_s) / rounds);
+    LoadWindow w = RunLoad(**client, options, *records, load, window, &next_text);
+    if (encoder != nullptr) {
+      if (one_client) {
+        std::sort(w.latencies_ms.begin(), w.latencies_ms.end());
+        std::printf("round %ld: offline one text p50 %.3f ms, server 1 client p50 %.3f ms\n",
+                    round + 1, round_offline, Quantile(w.latencies_ms, 0.5));
+      } else {
+        std::printf("round %ld: offline %.1f tokens/s, server %.1f tokens/s, ratio %.3f\n",
+                    round + 1, round_offline, w.tokens / w.secs,
+                    w.tokens / w.secs / round_offline);
+      }
+    }
+    all.secs += w.secs;
+    all.texts += w.texts;
+    all.tokens += w.tokens;
+    all.skipped += w.skipped;
+    Append(&all.latencies_ms, w.latencies_ms);
+    for (auto& [code, ms] : w.errors) Append(&all.errors[code], ms);
+    if (load.requests > 0 && (load.requests -= w.sent) <= 0) break;
+  }
+
+  std::sort(all.latencies_ms.begin(), all.latencies_ms.end());
+  const double secs = all.secs;
+  const double tokens_per_s = all.tokens / secs;
+  if (offline_tokens > 0) {
+    std::printf("offline: %zu texts x %ld rounds, %ld tokens in %.3f s: %.1f tokens/s\n",
+                inputs.size(), rounds, offline_tokens, offline_secs, offline_tokens / offline_secs);
+  }
+  std::sort(offline_single_ms.begin(), offline_single_ms.end());
+  if (!offline_single_ms.empty()) {
+    std::printf("offline: one text at a time, 2 ms apart: p50 %.3f ms (%zu texts)\n",
+                Quantile(offline_single_ms, 0.5), offline_single_ms.size());
+  }
   std::printf("server: %ld clients, %.1f s: %zu ok requests (%.1f req/s), %.1f texts/s, "
               "%.1f tokens/s; latency ms p50 %.2f p90 %.2f p99 %.2f max %.2f\n",
-              concurrency, secs, latencies_ms.size(), latencies_ms.size() / secs,
-              texts_done.load() / secs, tokens_per_s, pct(0.5), pct(0.9), pct(0.99),
-              latencies_ms.empty() ? 0.0 : latencies_ms.back());
-  if (skipped > 0) {
-    std::printf("skipped: %ld starts found all %ld slots busy (raise --concurrency)\n", skipped,
-                concurrency);
+              load.concurrency, secs, all.latencies_ms.size(), all.latencies_ms.size() / secs,
+              all.texts / secs, tokens_per_s, Quantile(all.latencies_ms, 0.5),
+              Quantile(all.latencies_ms, 0.9), Quantile(all.latencies_ms, 0.99),
+              all.latencies_ms.empty() ? 0.0 : all.latencies_ms.back());
+  if (all.skipped > 0) {
+    std::printf("skipped: %ld starts found all %ld slots busy (raise --concurrency)\n",
+                all.skipped, load.concurrency);
   }
-  for (auto& [code, ms] : errors) {
+  for (auto& [code, ms] : all.errors) {
     std::sort(ms.begin(), ms.end());
     std::printf("errors: %s x %zu (%.1f/s), answered in ms p50 %.2f p99 %.2f max %.2f\n",
-                code.c_str(), ms.size(), ms.size() / secs, ms[ms.size() / 2],
-                ms[std::min(ms.size() - 1, static_cast<size_t>(0.99 * ms.size()))], ms.back());
+                code.c_str(), ms.size(), ms.size() / secs, Quantile(ms, 0.5), Quantile(ms, 0.99),
+                ms.back());
   }
-  if (offline_tokens_per_s > 0) {
-    std::printf("ratio: server / offline throughput = %.3f\n", tokens_per_s / offline_tokens_per_s);
+  if (offline_tokens > 0) {
+    std::printf("ratio: server / offline throughput = %.3f\n",
+                tokens_per_s / (offline_tokens / offline_secs));
+  }
+  if (!offline_single_ms.empty()) {
+    std::printf("low load: server p50 - offline p50 = %+.3f ms\n",
+                Quantile(all.latencies_ms, 0.5) - Quantile(offline_single_ms, 0.5));
   }
   return 0;
 }

@@ -10,6 +10,9 @@
 #     encoder on the same texts in large batches (target ratio >= 0.85);
 #  2. low load: one client, p50 vs the encoder's own time for one text
 #     (target <= +1 ms);
+#     both side by side: `llm2vec bench --model` alternates offline passes
+#     and server windows (--rounds), as this VM's speed drifts by 10% or
+#     more within minutes;
 #  3. overload: open loop at 10x the request rate measured in 1, for 30 s,
 #     with 1 s deadlines: no crash, bounded server memory, rejections fast,
 #     accepted requests within their deadline.
@@ -36,7 +39,7 @@ GRPC=127.0.0.1:$(python3 -c "import json;print(json.load(open('$PORTS'))['grpc']
 rss() { awk '/VmRSS/ {print $2/1024 " MB"}' /proc/$SERVER/status; }
 echo "== machine: $(nproc) vCPU, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2); model $MODEL"
 echo "== 1. throughput, 64 clients x 1 short text, vs offline (server RSS $(rss))"
-$B/llm2vec bench --server "$GRPC" --input "$TEXTS" --concurrency 64 --duration-s 20 --model "$MODEL" \
+$B/llm2vec bench --server "$GRPC" --input "$TEXTS" --concurrency 64 --duration-s 30 --rounds 5 --model "$MODEL" \
   | tee /tmp/llm2vec-bench-1.txt
 CAPACITY=$(sed -n 's/^server: .*(\([0-9.]*\) req\/s).*/\1/p' /tmp/llm2vec-bench-1.txt)
 # Sum and count of the Embed call and batch inference histograms so far.
@@ -46,9 +49,9 @@ sums() {
     /^llm2vec_inference_duration_seconds_sum/ {is=$2} /^llm2vec_inference_duration_seconds_count/ {ic=$2}
     END { print rs, rc, is, ic }'
 }
-echo "== 2. low load, 1 client (the offline encoder's own time for one text measured just before)"
+echo "== 2. low load, 1 client (the offline encoder's own time for one text, alternating)"
 BEFORE=$(sums)
-$B/llm2vec bench --server "$GRPC" --input "$TEXTS" --concurrency 1 --duration-s 10 --model "$MODEL"
+$B/llm2vec bench --server "$GRPC" --input "$TEXTS" --concurrency 1 --duration-s 20 --rounds 10 --model "$MODEL"
 echo "$BEFORE $(sums)" | awk '{ printf "server side, this run: Embed call %.2f ms mean, batch inference %.2f ms mean\n",
   1000*($5-$1)/($6-$2), 1000*($7-$3)/($8-$4) }'
 RATE=$(awk -v c="$CAPACITY" 'BEGIN { printf "%.0f", 10 * c }')
