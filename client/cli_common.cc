@@ -19,11 +19,16 @@ std::string FormatDuration(double seconds) {
 
 int CliFail(const std::string& message) {
   std::cerr << "llm2vec: " << message << "\n";
-  return 2;
+  return kExitFailure;
+}
+
+int CliUsage(const std::string& message) {
+  std::cerr << "llm2vec: " << message << "\n";
+  return kExitUsage;
 }
 
 int ParseSubcommandFlags(FlagSet& flags, int argc, char** argv) {
-  if (auto s = flags.Parse(argc, argv, 2); !s.ok()) return CliFail(std::string(s.message()));
+  if (auto s = flags.Parse(argc, argv, 2); !s.ok()) return CliUsage(std::string(s.message()));
   if (flags.help_requested()) {
     std::cout << flags.Help();
     return 0;

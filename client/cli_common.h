@@ -1,5 +1,9 @@
-// Pieces shared by the `llm2vec` subcommands: the error exit, flag parsing
+// Pieces shared by the `llm2vec` subcommands: the error exits, flag parsing
 // with --help, and reading the input texts (--input FILE, or stdin).
+//
+// Exit codes, every subcommand: 0 success, 1 the work failed (a server or
+// file error, bad input data, a failed job), 2 the command line is wrong
+// (unknown flag, bad or conflicting flag values).
 #ifndef LLM2VEC_CLIENT_CLI_COMMON_H_
 #define LLM2VEC_CLIENT_CLI_COMMON_H_
 
@@ -12,14 +16,19 @@
 
 namespace llm2vec {
 
-// Prints "llm2vec: <message>" to stderr; returns the exit code 2.
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+// Prints "llm2vec: <message>" to stderr; returns kExitFailure.
 int CliFail(const std::string& message);
+// Prints "llm2vec: <message>" to stderr; returns kExitUsage.
+int CliUsage(const std::string& message);
 
 // "42s", "3m20s", "1h05m"; "?" when negative, NaN or absurd.
 std::string FormatDuration(double seconds);
 
 // Parses a subcommand's flags (argv[2...]). Returns -1 to go on, else the
-// exit code (0 after printing --help, 2 after a bad flag).
+// exit code (0 after printing --help, kExitUsage after a bad flag).
 int ParseSubcommandFlags(FlagSet& flags, int argc, char** argv);
 
 // Reads records from `input` ("" or "-": stdin); JSON lines when `jsonl`

@@ -134,20 +134,20 @@ int RunEval(int argc, char** argv) {
   if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
 
   // Flag combinations.
-  if (server.empty() == model.empty()) return CliFail("give exactly one of --server or --model");
+  if (server.empty() == model.empty()) return CliUsage("give exactly one of --server or --model");
   if (!server.empty()) {
     for (const char* name : {"device", "dtype", "threads", "max-length", "attention"}) {
-      if (flags.IsSet(name)) return CliFail(absl::StrCat("--", name, ": only with --model"));
+      if (flags.IsSet(name)) return CliUsage(absl::StrCat("--", name, ": only with --model"));
     }
     if (adapters.size() > 1) {
-      return CliFail(absl::StrCat("--adapter: with --server, at most one named adapter (got ",
+      return CliUsage(absl::StrCat("--adapter: with --server, at most one named adapter (got ",
                                   adapters.size(), ")"));
     }
   } else if (flags.IsSet("timeout-s")) {
-    return CliFail("--timeout-s: only with --server");
+    return CliUsage("--timeout-s: only with --server");
   }
   if (!test.empty() && task != "classification") {
-    return CliFail(
+    return CliUsage(
         absl::StrCat("--test: only --task classification takes a test file (task is ", task, ")"));
   }
 

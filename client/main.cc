@@ -58,7 +58,8 @@ constexpr char kUsage[] =
     "Evaluation (local model with --model, or a server with --server):\n"
     "  eval       MTEB-style scores: sts, classification, clustering, retrieval\n"
     "\n"
-    "Run `llm2vec <command> --help` for the flags of a command.\n";
+    "Run `llm2vec <command> --help` for the flags of a command.\n"
+    "Exit codes: 0 success, 1 the work failed (server, file, data or job), 2 bad command line.\n";
 
 // Output to --output (or stdout).
 class Output {
@@ -168,7 +169,7 @@ int RunEncode(int argc, char** argv) {
     options.pooling = *ParsePoolingMode(pooling);
   }
   if (dimensions > (*encoder)->transformer().config().hidden_size) {
-    return CliFail(absl::StrCat("--dimensions: ", dimensions, " exceeds the hidden size ",
+    return CliUsage(absl::StrCat("--dimensions: ", dimensions, " exceeds the hidden size ",
                              (*encoder)->transformer().config().hidden_size));
   }
 
@@ -239,14 +240,14 @@ int RunTokenize(int argc, char** argv) {
   if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
   if (!server.empty()) {
     if (!model.empty() || !tokenizer_path.empty()) {
-      return CliFail("give exactly one of --model, --tokenizer or --server");
+      return CliUsage("give exactly one of --model, --tokenizer or --server");
     }
     auto records = ReadInputRecords(input, jsonl);
     if (!records.ok()) return CliFail(std::string(records.status().message()));
     return RunRemoteTokenize(server, *records, !no_special);
   }
   if (model.empty() == tokenizer_path.empty()) {
-    return CliFail("give exactly one of --model, --tokenizer or --server");
+    return CliUsage("give exactly one of --model, --tokenizer or --server");
   }
   std::unique_ptr<Tokenizer> tokenizer;
   if (!tokenizer_path.empty()) {
@@ -294,7 +295,7 @@ int RunGenerate(int argc, char** argv) {
   const Tokenizer& tok = (*encoder)->tokenizer();
   std::vector<int32_t> ids;
   if (prompt.empty()) {
-    if (tok.bos_id() < 0) return CliFail("the tokenizer has no BOS token; give --prompt");
+    if (tok.bos_id() < 0) return CliUsage("the tokenizer has no BOS token; give --prompt");
     ids.push_back(tok.bos_id());
   } else {
     ids = tok.Encode(prompt, /*add_special_tokens=*/true);
@@ -328,5 +329,5 @@ int main(int argc, char** argv) {
   if (command == "eval") return llm2vec::RunEval(argc, argv);
   if (command == "train") return llm2vec::RunRemoteTrain(argc, argv);
   if (command == "jobs") return llm2vec::RunJobs(argc, argv);
-  return llm2vec::CliFail(absl::StrCat("unknown command '", command, "' (see llm2vec --help)"));
+  return llm2vec::CliUsage(absl::StrCat("unknown command '", command, "' (see llm2vec --help)"));
 }

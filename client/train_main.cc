@@ -38,7 +38,14 @@ std::atomic<bool> g_interrupted{false};
 
 void OnInterrupt(int) { g_interrupted.store(true); }
 
+// Exit codes: 1 the training failed (model, data, checkpoint or disk
+// errors), 2 the command line is wrong.
 int Fail(const std::string& message) {
+  std::cerr << "llm2vec-train: " << message << "\n";
+  return 1;
+}
+
+int Usage(const std::string& message) {
   std::cerr << "llm2vec-train: " << message << "\n";
   return 2;
 }
@@ -140,7 +147,7 @@ int Run(int argc, char** argv) {
   flags.String("device", &device, "DEVICE", "cpu, cuda or cuda:N");
   flags.String("dtype", &dtype, "DTYPE", "compute dtype of the base weights (the adapter trains in float32)");
   flags.Choices("dtype", {"float32", "bfloat16", "float16"});
-  if (auto s = flags.Parse(argc, argv); !s.ok()) return Fail(std::string(s.message()));
+  if (auto s = flags.Parse(argc, argv); !s.ok()) return Usage(std::string(s.message()));
   if (flags.help_requested()) {
     std::cout << flags.Help();
     return 0;
@@ -169,30 +176,30 @@ int Run(int argc, char** argv) {
                          ParseInt("warmup-steps", warmup, 0, &options.warmup_steps),
                          ParseDouble("scale", scale, &options.scale),
                          ParseDouble("attention-dropout", attention_dropout, &options.attention_dropout)}) {
-    if (!s.ok()) return Fail(std::string(s.message()));
+    if (!s.ok()) return Usage(std::string(s.message()));
   }
   // Options the trainer would refuse later, named by their flags now.
-  if (!(options.lr > 0)) return Fail(absl::StrCat("--lr: ", options.lr, " must be positive"));
+  if (!(options.lr > 0)) return Usage(absl::StrCat("--lr: ", options.lr, " must be positive"));
   if (!(mask_ratio > 0 && mask_ratio <= 1)) {
-    return Fail(absl::StrCat("--mask-ratio: ", mask_ratio, " must be in (0, 1]"));
+    return Usage(absl::StrCat("--mask-ratio: ", mask_ratio, " must be in (0, 1]"));
   }
-  if (!(alpha > 0)) return Fail(absl::StrCat("--alpha: ", alpha, " must be positive"));
+  if (!(alpha > 0)) return Usage(absl::StrCat("--alpha: ", alpha, " must be positive"));
   if (!(lora_dropout >= 0 && lora_dropout < 1)) {
-    return Fail(absl::StrCat("--lora-dropout: ", lora_dropout, " must be in [0, 1)"));
+    return Usage(absl::StrCat("--lora-dropout: ", lora_dropout, " must be in [0, 1)"));
   }
   if (!(options.attention_dropout >= 0 && options.attention_dropout < 1)) {
-    return Fail(absl::StrCat("--attention-dropout: ", options.attention_dropout, " must be in [0, 1)"));
+    return Usage(absl::StrCat("--attention-dropout: ", options.attention_dropout, " must be in [0, 1)"));
   }
-  if (!(options.scale > 0)) return Fail(absl::StrCat("--scale: ", options.scale, " must be positive"));
-  if (!(weight_decay >= 0)) return Fail(absl::StrCat("--weight-decay: ", weight_decay, " must be >= 0"));
+  if (!(options.scale > 0)) return Usage(absl::StrCat("--scale: ", options.scale, " must be positive"));
+  if (!(weight_decay >= 0)) return Usage(absl::StrCat("--weight-decay: ", weight_decay, " must be >= 0"));
   {
     std::error_code ec;
-    if (!fs::is_regular_file(data, ec)) return Fail(absl::StrCat("--data: '", data, "' is not a file"));
+    if (!fs::is_regular_file(data, ec)) return Usage(absl::StrCat("--data: '", data, "' is not a file"));
     // Never replace a folder that is not an adapter (e.g. --output $HOME).
     if (fs::exists(output, ec) &&
         !(fs::is_directory(output, ec) &&
           (fs::is_empty(output, ec) || fs::exists(fs::path(output) / "adapter_config.json", ec)))) {
-      return Fail(absl::StrCat("--output: '", output,
+      return Usage(absl::StrCat("--output: '", output,
                                "' exists and is not an adapter folder; refusing to replace it"));
     }
     // Fail now, not after training, when the output cannot be written.
@@ -213,7 +220,7 @@ int Run(int argc, char** argv) {
             << ", " << adapters.size() << " adapter(s) merged) in " << loaded->load_seconds
             << " s\n";
   auto trainer = Trainer::Create(std::move(*loaded), options);
-  if (!trainer.ok()) return Fail(std::string(trainer.status().message()));
+  if (!trainer.ok()) return Usage(std::string(trainer.status().message()));
   Trainer& t = **trainer;
   if (!resume.empty()) {
     auto dir = Trainer::LatestCheckpoint(resume);

@@ -601,11 +601,11 @@ int RunRemoteTrain(int argc, char** argv) {
   flags.Bool("detach", &detach, "print the submitted job and return without watching it");
   if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
   if (auto s = CheckAdapterName("output", output); !s.ok()) {
-    return CliFail(std::string(s.message()));
+    return CliUsage(std::string(s.message()));
   }
-  if (data.empty()) return CliFail("--data: the path is empty");
+  if (data.empty()) return CliUsage("--data: the path is empty");
   auto h = hyperparameters.Build(flags);
-  if (!h.ok()) return CliFail(std::string(h.status().message()));
+  if (!h.ok()) return CliUsage(std::string(h.status().message()));
 
   v1::TrainRequest request;
   v1::Objective wire_objective = v1::OBJECTIVE_UNSPECIFIED;
@@ -704,28 +704,28 @@ int RunJobs(int argc, char** argv) {
     }
   }
   if (auto s = flags.Parse(argc, argv, first_flag); !s.ok()) {
-    return CliFail(std::string(s.message()));
+    return CliUsage(std::string(s.message()));
   }
   if (flags.help_requested()) {
     std::cout << flags.Help();
     return 0;
   }
   if (action.empty()) {
-    return CliFail("jobs: give an action: list, get ID, cancel ID, resume ID or watch ID "
+    return CliUsage("jobs: give an action: list, get ID, cancel ID, resume ID or watch ID "
                    "(see llm2vec jobs --help)");
   }
   if (std::find(kActions.begin(), kActions.end(), action) == kActions.end()) {
-    return CliFail(absl::StrCat("jobs: unknown action '", action, "'; use one of ",
+    return CliUsage(absl::StrCat("jobs: unknown action '", action, "'; use one of ",
                                 absl::StrJoin(kActions, ", ")));
   }
   if (action != "list") {
     if (id.empty()) {
-      return CliFail(absl::StrCat("jobs ", action, ": give the job id (llm2vec jobs ", action,
+      return CliUsage(absl::StrCat("jobs ", action, ": give the job id (llm2vec jobs ", action,
                                   " job-3)"));
     }
     for (const char* list_only : {"state", "limit", "json"}) {
       if (flags.IsSet(list_only)) {
-        return CliFail(
+        return CliUsage(
             absl::StrCat("jobs ", action, ": --", list_only, " applies to jobs list only"));
       }
     }

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <fstream>
@@ -35,8 +36,10 @@ namespace {
 
 using ::llm2vec::testing::DemoModel;
 using ::llm2vec::testing::Http;
+using ::llm2vec::testing::RunCommand;
 using ::llm2vec::testing::Sample;
 using ::llm2vec::testing::ServerProcess;
+using ::llm2vec::testing::TempDir;
 using ::llm2vec::testing::TestdataPath;
 
 v1::EmbedRequest Texts(const std::vector<std::string>& texts) {
@@ -158,6 +161,44 @@ TEST(ServerE2eTest, EveryRpcAndEmbeddingsEqualTheOfflineEncoder) {
   nlohmann::json j = nlohmann::json::parse(body);
   EXPECT_EQ(j["data"][0]["embedding"].get<std::vector<float>>(), (*offline)[0].values);
   EXPECT_EQ(Http(server.http_port(), "GET", "/health").first, 200);
+}
+
+// `llm2vec embed` against the server writes what `llm2vec encode` writes
+// offline (so scripts can switch), and every command exits 1 when the work
+// fails and 2 when the command line is wrong.
+TEST(ServerE2eTest, CliEmbedMatchesEncodeAndExitCodesSayWhy) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  TempDir tmp;
+  ServerProcess server({"--max-batch-requests", "1"});
+  const std::string texts = tmp.path() + "/texts.txt";
+  {
+    std::ofstream f(texts);
+    for (const auto& t : kTexts) f << t << "\n";
+  }
+  const std::string cli = absl::StrCat(LLM2VEC_CLI_BIN, " ");
+  const std::string at = " --server " + server.grpc_target();
+  const std::string err = tmp.path() + "/stderr.txt";
+  // One text per forward pass and one thread, as the server runs them.
+  auto [encode_code, encoded] = RunCommand(
+      cli + "encode --threads 1 --batch-tokens 1 --model " + DemoModel() + " --input " + texts, err);
+  EXPECT_EQ(encode_code, 0);
+  auto [embed_code, embedded] = RunCommand(cli + "embed" + at + " --input " + texts, err);
+  EXPECT_EQ(embed_code, 0);
+  EXPECT_EQ(std::count(embedded.begin(), embedded.end(), '\n'),
+            static_cast<std::ptrdiff_t>(kTexts.size()));
+  EXPECT_EQ(embedded, encoded);
+
+  // The work fails: exit 1.
+  EXPECT_EQ(RunCommand(cli + "embed --server 127.0.0.1:1 --input " + texts, err).first, 1);
+  EXPECT_EQ(RunCommand(cli + "embed" + at + " --adapter no-such --input " + texts, err).first, 1);
+  EXPECT_EQ(RunCommand(cli + "info" + at, err).first, 0);
+  EXPECT_EQ(RunCommand(cli + "encode --model /no/such/model --input " + texts, err).first, 1);
+  EXPECT_EQ(RunCommand(cli + "jobs get job-404" + at, err).first, 1);
+  // The command line is wrong: exit 2.
+  EXPECT_EQ(RunCommand(cli + "embed --no-such-flag", err).first, 2);
+  EXPECT_EQ(RunCommand(cli + "frobnicate", err).first, 2);
+  EXPECT_EQ(RunCommand(cli + "jobs" + at, err).first, 2);
+  EXPECT_EQ(RunCommand(cli + "eval --task sts" + at + " --model " + DemoModel(), err).first, 2);
 }
 
 TEST(ServerE2eTest, StatusCodesFollowTheTable) {

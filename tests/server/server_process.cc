@@ -120,6 +120,16 @@ std::pair<int, std::string> Http(int port, const std::string& method, const std:
   return {std::atoi(response.c_str() + sp + 1), response.substr(split + 4)};
 }
 
+std::pair<int, std::string> RunCommand(const std::string& command, const std::string& err_file) {
+  std::string out;
+  FILE* pipe = ::popen((command + " 2>" + err_file).c_str(), "r");
+  if (pipe == nullptr) return {-1, ""};
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof(buf), pipe)) > 0;) out.append(buf, n);
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
 double Sample(const std::string& text, const std::string& series) {
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     if (absl::StartsWith(line, series + " ")) return std::stod(std::string(line.substr(series.size() + 1)));

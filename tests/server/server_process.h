@@ -54,6 +54,10 @@ class ServerProcess {
 std::pair<int, std::string> Http(int port, const std::string& method, const std::string& path,
                                  const std::string& body = "");
 
+// Runs `command` in a shell, returning (exit code, stdout); stderr goes to
+// `err_file`. The exit code is -1 when the command did not exit normally.
+std::pair<int, std::string> RunCommand(const std::string& command, const std::string& err_file);
+
 // The value of one sample line of Prometheus text ("name{labels} value"),
 // -1 when absent.
 double Sample(const std::string& text, const std::string& series);

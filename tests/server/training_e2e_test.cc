@@ -30,6 +30,7 @@ namespace {
 
 using ::llm2vec::testing::DemoModel;
 using ::llm2vec::testing::Http;
+using ::llm2vec::testing::RunCommand;
 using ::llm2vec::testing::Sample;
 using ::llm2vec::testing::ServerProcess;
 using ::llm2vec::testing::TempDir;
@@ -446,17 +447,6 @@ TEST(TrainingE2eTest, SigtermCheckpointsTheRunningJobAndResumeJobFinishesIt) {
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.back().job().resumes(), 1);
   EXPECT_EQ(events.back().job().step(), job.checkpoint_step() + 2);
-}
-
-// Runs `command`, returning (exit code, stdout); stderr goes to `err_file`.
-std::pair<int, std::string> RunCommand(const std::string& command, const std::string& err_file) {
-  std::string out;
-  FILE* pipe = ::popen((command + " 2>" + err_file).c_str(), "r");
-  if (pipe == nullptr) return {-1, ""};
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof(buf), pipe)) > 0;) out.append(buf, n);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
 TEST(TrainingE2eTest, TheCliSubmitsWatchesAndListsJobs) {
