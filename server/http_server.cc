@@ -1,10 +1,18 @@
 #include "server/http_server.h"
 
+#include <arpa/inet.h>
 #include <civetweb.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <exception>
@@ -185,6 +193,73 @@ std::string Base64Floats(const std::vector<float>& v) {
     for (int b = 0; b < 4; ++b) bytes[4 * i + b] = static_cast<char>((bits >> (8 * b)) & 0xff);
   }
   return absl::Base64Escape(bytes);
+}
+
+// The address and port of a socket name, as text ("127.0.0.1", "::1"; an
+// IPv4-mapped IPv6 address as plain IPv4), or false for other families.
+bool AddressOf(const sockaddr_storage& addr, std::string* ip, int* port) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(addr);
+    if (inet_ntop(AF_INET, &a.sin_addr, text, sizeof(text)) == nullptr) return false;
+    *port = ntohs(a.sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(addr);
+    if (inet_ntop(AF_INET6, &a.sin6_addr, text, sizeof(text)) == nullptr) return false;
+    *port = ntohs(a.sin6_port);
+  } else {
+    return false;
+  }
+  *ip = text;
+  if (absl::StartsWith(*ip, "::ffff:") && ip->find('.') != std::string::npos) {
+    *ip = ip->substr(7);
+  }
+  return true;
+}
+
+// civetweb can neither say whether a handler's client is still connected
+// nor give a connection's socket, so the socket is found among the
+// process's descriptors by its addresses: local port, peer address and
+// port. -1 when none matches (the caller then cannot notice a disconnect).
+int FindConnectionSocket(const mg_request_info& info) {
+  std::string want_ip = info.remote_addr;
+  if (absl::StartsWith(want_ip, "::ffff:") && want_ip.find('.') != std::string::npos) {
+    want_ip = want_ip.substr(7);
+  }
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  int found = -1;
+  while (const dirent* entry = readdir(dir)) {
+    char* end = nullptr;
+    const long fd = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || fd == dirfd(dir)) continue;
+    struct stat st;
+    if (fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    sockaddr_storage peer{}, local{};
+    socklen_t peer_len = sizeof(peer), local_len = sizeof(local);
+    if (getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 ||
+        getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &local_len) != 0) {
+      continue;
+    }
+    std::string peer_ip, local_ip;
+    int peer_port = 0, local_port = 0;
+    if (AddressOf(peer, &peer_ip, &peer_port) && AddressOf(local, &local_ip, &local_port) &&
+        peer_port == info.remote_port && local_port == info.server_port && peer_ip == want_ip) {
+      found = static_cast<int>(fd);
+      break;
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
+// True when the peer of `fd` has closed the connection (or it broke). A
+// client that only half-closes its sending side counts as gone: HTTP/1.1
+// clients do not do that while waiting for an answer.
+bool PeerClosed(int fd) {
+  pollfd p{fd, POLLRDHUP, 0};
+  if (poll(&p, 1, 0) <= 0) return false;
+  return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
 void Send(mg_connection* conn, const HttpResponse& response) {
@@ -369,7 +444,10 @@ HttpResponse HttpServer::Embeddings(mg_connection* conn) {
         "request_too_large");
     response.close_connection = true;
   } else {
-    response = EmbeddingsFromBody(body, &embed_called);
+    // The socket stays open while this handler runs, so polling it is safe.
+    const int fd = FindConnectionSocket(*info);
+    response = EmbeddingsFromBody(
+        body, [fd] { return fd >= 0 && PeerClosed(fd); }, &embed_called);
   }
 
   if (!embed_called && options_.metrics != nullptr) {
@@ -381,12 +459,15 @@ HttpResponse HttpServer::Embeddings(mg_connection* conn) {
   return response;
 }
 
-HttpResponse HttpServer::EmbeddingsFromBody(const std::string& body, bool* embed_called) {
+HttpResponse HttpServer::EmbeddingsFromBody(const std::string& body,
+                                            std::function<bool()> client_gone,
+                                            bool* embed_called) {
   EmbeddingsRequest request;
   std::string param;
   if (absl::Status status = ParseEmbeddingsRequest(body, &request, &param); !status.ok()) {
     return StatusResponse(status, param);
   }
+  request.call.client_gone = std::move(client_gone);
 
   *embed_called = true;
   absl::StatusOr<HttpEmbedResult> result = embed_(request.call);

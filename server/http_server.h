@@ -33,6 +33,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,6 +55,10 @@ struct HttpEmbedCall {
   std::string model;
   // Matryoshka truncation; 0 = the model's full dimension.
   int64_t dimensions = 0;
+  // True once the client has closed its connection (the answer would go
+  // nowhere), for the embed function to poll while the call waits. Set by
+  // the server; never null there.
+  std::function<bool()> client_gone;
 };
 
 struct HttpEmbedResult {
@@ -125,7 +130,8 @@ class HttpServer {
   HttpResponse Embeddings(mg_connection* conn);
   // Answers a /v1/embeddings body; *embed_called tells whether it got as
   // far as calling `embed`.
-  HttpResponse EmbeddingsFromBody(const std::string& body, bool* embed_called);
+  HttpResponse EmbeddingsFromBody(const std::string& body, std::function<bool()> client_gone,
+                                  bool* embed_called);
   HttpResponse Health() const;
   // The model list (id empty) or the model `id`.
   HttpResponse Models(const std::string& id) const;

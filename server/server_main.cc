@@ -209,6 +209,7 @@ int Main(int argc, char** argv) {
           }
           CallContext ctx;
           ctx.method = HttpServer::kEmbeddingsMethod;
+          ctx.is_cancelled = call.client_gone;  // a closed connection cancels
           auto response = eng->Embed(request, ctx);
           m->RequestDone(HttpServer::kEmbeddingsMethod,
                          absl::StatusCodeToString(response.status().code()),

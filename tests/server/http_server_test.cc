@@ -21,6 +21,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -147,9 +149,24 @@ std::vector<float> FakeEmbedding(const std::string& text, size_t index) {
           1.0f / 3.0f};
 }
 
+// A text that makes the fake model wait for its client to disconnect.
+constexpr char kWaitForDisconnect[] = "wait for the client to hang up";
+
 class FakeModel {
  public:
   absl::StatusOr<HttpEmbedResult> Embed(const HttpEmbedCall& call) {
+    if (call.texts.size() == 1 && call.texts[0] == kWaitForDisconnect) {
+      // Waits (at most 20 s) for the server to report the client gone, as
+      // the engine polls a call's cancellation.
+      const absl::Time give_up = absl::Now() + absl::Seconds(20);
+      while (!(call.client_gone && call.client_gone()) && absl::Now() < give_up) {
+        absl::SleepFor(absl::Milliseconds(5));
+      }
+      hung_up_client_seen_gone_ = call.client_gone && call.client_gone();
+      saw_client_gone_.Notify();
+      return absl::CancelledError("the client went away");
+    }
+    if (call.client_gone && call.client_gone()) connected_client_seen_gone_ = true;
     absl::MutexLock lock(&mu_);
     ++calls_;
     last_ = call;
@@ -187,6 +204,10 @@ class FakeModel {
     absl::MutexLock lock(&mu_);
     return calls_;
   }
+  // Notified when a kWaitForDisconnect call saw its client gone (or gave up).
+  absl::Notification& saw_client_gone() { return saw_client_gone_; }
+  bool connected_client_seen_gone() const { return connected_client_seen_gone_; }
+  bool hung_up_client_seen_gone() const { return hung_up_client_seen_gone_; }
   HttpEmbedCall last() {
     absl::MutexLock lock(&mu_);
     return last_;
@@ -200,6 +221,9 @@ class FakeModel {
   std::string reported_model_ ABSL_GUARDED_BY(mu_);
   bool drop_last_ ABSL_GUARDED_BY(mu_) = false;
   bool nan_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Notification saw_client_gone_;
+  std::atomic<bool> connected_client_seen_gone_{false};
+  std::atomic<bool> hung_up_client_seen_gone_{false};
 };
 
 constexpr char kModelName[] = "org/llm2vec-test";
@@ -482,6 +506,22 @@ TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   }
   close(fd);
   EXPECT_EQ(model_.calls(), 3);
+}
+
+// A client that hangs up while its call waits is reported gone (the engine
+// then cancels the call's queued work); one still connected is not.
+TEST_F(HttpServerTest, ClientThatHangsUpIsReportedGone) {
+  EXPECT_EQ(Post(port(), "/v1/embeddings", R"({"input": "still here"})").status, 200);
+  EXPECT_FALSE(model_.connected_client_seen_gone());
+
+  const int fd = Connect(port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(SendAll(fd, RequestText("POST", "/v1/embeddings",
+                                      absl::StrCat(R"({"input": ")", kWaitForDisconnect, R"("})"),
+                                      /*keep_alive=*/true)));
+  close(fd);
+  ASSERT_TRUE(model_.saw_client_gone().WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_TRUE(model_.hung_up_client_seen_gone());
 }
 
 TEST_F(HttpServerTest, BodyOverTheLimitIs413) {

@@ -297,6 +297,46 @@ TEST(ServerE2eTest, OverloadDeadlinesCancellationAndMetrics) {
   }
 }
 
+// An HTTP client that hangs up while its request is queued cancels it: the
+// queue drops the work before compute, as for a cancelled gRPC call.
+TEST(ServerE2eTest, HttpClientThatHangsUpCancelsItsQueuedWork) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  ServerProcess server({"--debug-batch-delay-ms", "400", "--max-batch-requests", "1"});
+  const double batches_before = Sample(Http(server.metrics_port(), "GET", "/metrics").second,
+                                       "llm2vec_inference_duration_seconds_count");
+  std::thread busy([&]() { (void)server.client().Embed(Texts({"busy"})); });
+  absl::SleepFor(absl::Milliseconds(50));  // setup only: let "busy" reach the device
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server.http_port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string body = R"({"input": "hang up on me"})";
+  const std::string request = absl::StrCat("POST /v1/embeddings HTTP/1.1\r\nHost: x\r\n",
+                                           "Content-Type: application/json\r\nContent-Length: ",
+                                           body.size(), "\r\n\r\n", body);
+  ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  absl::SleepFor(absl::Milliseconds(50));  // setup only: let the request queue
+  close(fd);
+  busy.join();
+  const absl::Time until = absl::Now() + absl::Seconds(10);
+  std::string text;
+  do {
+    text = Http(server.metrics_port(), "GET", "/metrics").second;
+  } while (Sample(text, R"(llm2vec_requests_total{method="http_embeddings",outcome="CANCELLED"})") <
+               1 &&
+           absl::Now() < until && (absl::SleepFor(absl::Milliseconds(100)), true));
+  EXPECT_EQ(Sample(text, R"(llm2vec_requests_total{method="http_embeddings",outcome="CANCELLED"})"),
+            1)
+      << text;
+  EXPECT_EQ(Sample(text, R"(llm2vec_dropped_tasks_total{reason="cancelled"})"), 1);
+  // Only "busy" was computed.
+  EXPECT_EQ(Sample(text, "llm2vec_inference_duration_seconds_count"), batches_before + 1);
+}
+
 // Deadline-aware admission counts the batch on the device and the
 // request's own batch, not only the queued tokens: behind one running and
 // one queued 300 ms batch, a 650 ms deadline cannot be met (it would wait
