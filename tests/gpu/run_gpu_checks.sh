@@ -47,6 +47,10 @@ for dt in float32 bfloat16; do
   ./build-gpu/encoder_bench --shape sheared-llama-1.3b --device cuda --dtype $dt \
     --testdata "${LLM2VEC_TESTDATA}" --texts 1024 --batch-tokens 32768 2>&1 | tee "$OUT/bench_cuda_$dt.txt" | head -4
 done
+echo "== padding skipped in inference, server-shaped batches (A/B) =="
+./build-gpu/encoder_bench --shape sheared-llama-1.3b --device cuda --dtype bfloat16 \
+  --testdata "${LLM2VEC_TESTDATA}" --texts 512 --tokens 64 --padding-ab 2>&1 | grep "^padding:" \
+  | tee "$OUT/bench_cuda_padding.txt"
 echo "== training on cuda: stories260k (MNTP, SimCSE) and the 1.3B shape (a few steps) =="
 TD=${LLM2VEC_TESTDATA}
 for dt in float32 bfloat16; do
