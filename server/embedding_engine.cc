@@ -90,6 +90,13 @@ struct EmbeddingEngine::Request {
     status = std::move(s);
     Finish();
   }
+  // The client went away before the results were all in.
+  void Gone() {
+    absl::MutexLock lock(&mu);
+    if (finished) return;
+    client_gone.store(true);
+    Finish();
+  }
   void Finish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     finished = true;
     done.Notify();
@@ -103,6 +110,7 @@ struct EmbeddingEngine::Request {
   absl::Duration max_queue ABSL_GUARDED_BY(mu) = absl::ZeroDuration();
   absl::Duration max_inference ABSL_GUARDED_BY(mu) = absl::ZeroDuration();
   absl::Notification done;
+  std::atomic<bool> client_gone{false};
 };
 
 // One input of a request, as the payload of its EmbedTask.
@@ -114,7 +122,11 @@ struct EmbeddingEngine::Work {
 
 EmbeddingEngine::EmbeddingEngine(std::unique_ptr<Encoder> encoder, const Options& options,
                                  Clock* clock, Metrics* metrics)
-    : encoder_(std::move(encoder)), options_(options), clock_(clock), metrics_(metrics) {
+    : encoder_(std::move(encoder)),
+      options_(options),
+      clock_(clock),
+      metrics_(metrics),
+      watcher_(std::make_unique<CallWatcher>(options.cancel_poll)) {
   const int64_t model_max = encoder_->transformer().config().max_position_embeddings;
   max_input_tokens_ = options_.max_input_tokens > 0 ? options_.max_input_tokens : model_max;
 }
@@ -286,19 +298,21 @@ absl::Status EmbeddingEngine::RunInputs(
     BatchQueue::Stats stats = worker_->stats();
     metrics_->SetQueueDepth(stats.queued_requests, stats.queued_tokens);
   }
-  // Wait, watching for the client going away.
-  while (!request->done.WaitForNotificationWithTimeout(options_.cancel_poll)) {
-    if (call.is_cancelled && call.is_cancelled()) {
-      if (clock_->Now() >= call.deadline) {
-        // gRPC cancels a call at its deadline: the queue drops the tasks as
-        // expired (and counts them so) the next time it looks.
-        worker_->Wake();
-        return absl::DeadlineExceededError("the deadline passed while the request was queued");
-      }
-      cancelled->store(true);
-      worker_->Wake();  // so the queue drops the tasks now
-      return absl::CancelledError("the client cancelled the call");
+  // Wait; the watcher thread ends the wait if the client goes away.
+  const int64_t watch =
+      call.is_cancelled ? watcher_->Add(call.is_cancelled, [request] { request->Gone(); }) : -1;
+  request->done.WaitForNotification();
+  if (watch >= 0) watcher_->Remove(watch);
+  if (request->client_gone.load()) {
+    if (clock_->Now() >= call.deadline) {
+      // gRPC cancels a call at its deadline: the queue drops the tasks as
+      // expired (and counts them so) the next time it looks.
+      worker_->Wake();
+      return absl::DeadlineExceededError("the deadline passed while the request was queued");
     }
+    cancelled->store(true);
+    worker_->Wake();  // so the queue drops the tasks now
+    return absl::CancelledError("the client cancelled the call");
   }
   absl::MutexLock lock(&request->mu);
   if (!request->status.ok()) return request->status;

@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "llm2vec/v1/embedding.pb.h"
 #include "model/encoder.h"
+#include "server/call_watcher.h"
 #include "server/clock.h"
 #include "server/device_worker.h"
 #include "server/metrics.h"
@@ -62,8 +63,9 @@ class EmbeddingEngine {
     AttentionMode attention = AttentionMode::kBidirectional;
     // Batching and queue bounds.
     DeviceWorker::Options worker;
-    // How often a waiting call checks is_cancelled (each waiting call wakes
-    // this often: 64 calls at 5 ms cost ~13k wake-ups/s on a small machine).
+    // How often one watcher thread checks every waiting call's
+    // is_cancelled (see CallWatcher; the calls themselves sleep until
+    // done, so the cost does not grow with the number waiting).
     absl::Duration cancel_poll = absl::Milliseconds(50);
     // Testing aid: every batch takes at least this long (a slow device),
     // so tests can fill the queue and expire deadlines deterministically.
@@ -139,6 +141,7 @@ class EmbeddingEngine {
   Options options_;
   Clock* clock_;
   Metrics* metrics_;
+  std::unique_ptr<CallWatcher> watcher_;
   int64_t max_input_tokens_ = 0;
   std::atomic<bool> shutting_down_{false};
   // Queue drain rate, tokens per second of wall time while work waits,
