@@ -301,7 +301,7 @@ TEST(ServerE2eTest, OverloadDeadlinesCancellationAndMetrics) {
 // queue drops the work before compute, as for a cancelled gRPC call.
 TEST(ServerE2eTest, HttpClientThatHangsUpCancelsItsQueuedWork) {
   LLM2VEC_REQUIRE_TESTDATA();
-  ServerProcess server({"--debug-batch-delay-ms", "400", "--max-batch-requests", "1"});
+  ServerProcess server({"--debug-batch-delay-ms", "1000", "--max-batch-requests", "1"});
   const double batches_before = Sample(Http(server.metrics_port(), "GET", "/metrics").second,
                                        "llm2vec_inference_duration_seconds_count");
   std::thread busy([&]() { (void)server.client().Embed(Texts({"busy"})); });
@@ -322,12 +322,15 @@ TEST(ServerE2eTest, HttpClientThatHangsUpCancelsItsQueuedWork) {
   absl::SleepFor(absl::Milliseconds(50));  // setup only: let the request queue
   close(fd);
   busy.join();
+  // The call ends when the watcher sees the hang-up; the queue drops its
+  // task when the device next looks (after "busy"): wait for both.
   const absl::Time until = absl::Now() + absl::Seconds(10);
   std::string text;
   do {
     text = Http(server.metrics_port(), "GET", "/metrics").second;
-  } while (Sample(text, R"(llm2vec_requests_total{method="http_embeddings",outcome="CANCELLED"})") <
-               1 &&
+  } while ((Sample(text, R"(llm2vec_requests_total{method="http_embeddings",outcome="CANCELLED"})") <
+                1 ||
+            Sample(text, R"(llm2vec_dropped_tasks_total{reason="cancelled"})") < 1) &&
            absl::Now() < until && (absl::SleepFor(absl::Milliseconds(100)), true));
   EXPECT_EQ(Sample(text, R"(llm2vec_requests_total{method="http_embeddings",outcome="CANCELLED"})"),
             1)
