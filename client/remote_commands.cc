@@ -1,7 +1,6 @@
 #include "client/remote_commands.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <iostream>

@@ -33,7 +33,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>

@@ -37,7 +37,7 @@ using Clock = std::chrono::steady_clock;
 
 // Tokens a forward pass computes when each batch of `per_batch` inputs
 // is padded to its longest.
-int64_t PaddedTokens(const std::vector<llm2vec::PreparedInput>& inputs, size_t per_batch) {
+int64_t PaddedTokens(const std::vector<PreparedInput>& inputs, size_t per_batch) {
   int64_t padded = 0;
   for (size_t i = 0; i < inputs.size(); i += per_batch) {
     size_t longest = 0, n = 0;
