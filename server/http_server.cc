@@ -195,8 +195,15 @@ std::string Base64Floats(const std::vector<float>& v) {
   return absl::Base64Escape(bytes);
 }
 
-// The address and port of a socket name, as text ("127.0.0.1", "::1"; an
-// IPv4-mapped IPv6 address as plain IPv4), or false for other families.
+// An IPv4-mapped IPv6 address ("::ffff:127.0.0.1") as plain IPv4; any
+// other address unchanged.
+std::string PlainIp(std::string ip) {
+  if (absl::StartsWith(ip, "::ffff:") && ip.find('.') != std::string::npos) ip.erase(0, 7);
+  return ip;
+}
+
+// The address and port of a socket name, as text ("127.0.0.1", "::1"; see
+// PlainIp), or false for other families.
 bool AddressOf(const sockaddr_storage& addr, std::string* ip, int* port) {
   char text[INET6_ADDRSTRLEN] = {};
   if (addr.ss_family == AF_INET) {
@@ -210,10 +217,7 @@ bool AddressOf(const sockaddr_storage& addr, std::string* ip, int* port) {
   } else {
     return false;
   }
-  *ip = text;
-  if (absl::StartsWith(*ip, "::ffff:") && ip->find('.') != std::string::npos) {
-    *ip = ip->substr(7);
-  }
+  *ip = PlainIp(text);
   return true;
 }
 
@@ -222,10 +226,7 @@ bool AddressOf(const sockaddr_storage& addr, std::string* ip, int* port) {
 // process's descriptors by its addresses: local port, peer address and
 // port. -1 when none matches (the caller then cannot notice a disconnect).
 int FindConnectionSocket(const mg_request_info& info) {
-  std::string want_ip = info.remote_addr;
-  if (absl::StartsWith(want_ip, "::ffff:") && want_ip.find('.') != std::string::npos) {
-    want_ip = want_ip.substr(7);
-  }
+  const std::string want_ip = PlainIp(info.remote_addr);
   DIR* dir = opendir("/proc/self/fd");
   if (dir == nullptr) return -1;
   int found = -1;
