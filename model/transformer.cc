@@ -129,15 +129,15 @@ at::Tensor Transformer::Attention(const at::Tensor& x, int layer, const at::Tens
                                   const at::Tensor& sin, const at::Tensor& mask,
                                   const Packing& packing, const ForwardOptions& options) const {
   const LayerWeights& w = weights_.layers[layer];
-  const int64_t B = packing.active ? packing.batch : x.size(0);
-  const int64_t T = packing.active ? packing.length : x.size(1);
+  const int64_t B = packing.active() ? packing.batch : x.size(0);
+  const int64_t T = packing.active() ? packing.length : x.size(1);
   const int64_t H = config_.num_heads, K = config_.num_kv_heads, D = config_.head_dim;
   const int64_t G = H / K;
   // Projections (of the real tokens alone when packed), then padded for
   // attention and heads split out: (B, T, H*D) -> (B, H, T, D).
   auto project = [&](Projection p, const at::Tensor& bias) {
     at::Tensor y = Project(x, layer, p, bias, options);
-    return packing.active ? packing.Unpack(y) : y;  // (B, T, out)
+    return packing.active() ? packing.Unpack(y) : y;  // (B, T, out)
   };
   at::Tensor q = project(kQProj, w.qkv_bias[0]).view({B, T, H, D}).transpose(1, 2);
   at::Tensor k = project(kKProj, w.qkv_bias[1]).view({B, T, K, D}).transpose(1, 2);
@@ -157,7 +157,7 @@ at::Tensor Transformer::Attention(const at::Tensor& x, int layer, const at::Tens
         q, k, v, mask.to(q.scalar_type()),
         options.train ? options.attention_dropout : 0.0);              // (B, H, T, D)
     out = out.transpose(1, 2).reshape({B, T, H * D});                 // (B, T, H*D)
-    if (packing.active) out = packing.Pack(out);                      // (N, H*D)
+    if (packing.active()) out = packing.Pack(out);                    // (N, H*D)
     return Project(out, layer, kOProj, at::Tensor(), options);        // (B, T | N, C)
   }
 #endif
@@ -172,7 +172,7 @@ at::Tensor Transformer::Attention(const at::Tensor& x, int layer, const at::Tens
   }
   at::Tensor out = at::matmul(probs.view({B, K, G * T, T}), v);         // (B, K, G*T, D)
   out = out.view({B, H, T, D}).transpose(1, 2).reshape({B, T, H * D});  // (B, T, H*D)
-  if (packing.active) out = packing.Pack(out);                          // (N, H*D)
+  if (packing.active()) out = packing.Pack(out);                        // (N, H*D)
   return Project(out, layer, kOProj, at::Tensor(), options);            // (B, T | N, C)
 }
 
@@ -218,7 +218,6 @@ at::Tensor Transformer::Forward(const at::Tensor& ids, const at::Tensor& lengths
       for (int64_t t = 0; t < std::min(l[b], T); ++t) index.push_back(b * T + t);
     }
     if (static_cast<int64_t>(index.size()) < ids.numel()) {
-      packing.active = true;
       packing.batch = ids.size(0);
       packing.length = T;
       packing.index = at::tensor(index, at::TensorOptions().dtype(at::kLong)).to(dev);
@@ -253,7 +252,7 @@ at::Tensor Transformer::Forward(const at::Tensor& ids, const at::Tensor& lengths
         x, params);
   }
   at::Tensor out = RmsNorm(x, weights_.norm);
-  return packing.active ? packing.Unpack(out) : out;  // (B, T, C)
+  return packing.active() ? packing.Unpack(out) : out;  // (B, T, C)
 }
 
 at::Tensor Transformer::Layer(at::Tensor x, int layer, const at::Tensor& cos,

@@ -115,9 +115,10 @@ class Transformer {
                      const ForwardOptions& options) const;
   // The real tokens of a right-padded (B, T) batch, packed row by row.
   struct Packing {
-    bool active = false;  // false: activations are (B, T, ...), padded
     int64_t batch = 0, length = 0;
     at::Tensor index;  // (N) int64: token n is flat position b * T + t
+    // Without an index activations are (B, T, ...), padded.
+    bool active() const { return index.defined(); }
     // (N, ...) -> (B, T, ...), zeros at the padding.
     at::Tensor Unpack(const at::Tensor& packed) const;
     // (B, T, ...) -> (N, ...).
