@@ -36,6 +36,7 @@ class ServerProcess {
   int Signal(int sig, bool wait);
 
   EmbeddingClient& client() { return *client_; }
+  pid_t pid() const { return pid_; }
   std::string grpc_target() const;
   int http_port() const { return http_port_; }
   int metrics_port() const { return metrics_port_; }
