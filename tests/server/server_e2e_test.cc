@@ -343,10 +343,6 @@ TEST(ServerE2eTest, HttpClientThatHangsUpCancelsItsQueuedWork) {
   EXPECT_EQ(Sample(text, "llm2vec_inference_duration_seconds_count"), batches_before + 1);
 }
 
-// Deadline-aware admission counts the batch on the device and the
-// request's own batch, not only the queued tokens: behind one running and
-// one queued 300 ms batch, a 650 ms deadline cannot be met (it would wait
-// ~250 + 300 + 300 ms) and is refused at once, not left to expire.
 // The thread ids of process `pid`.
 std::set<std::string> ThreadIds(pid_t pid) {
   std::set<std::string> ids;
@@ -397,6 +393,10 @@ TEST(ServerE2eTest, RpcThreadsServeBurstAfterBurst) {
                                 << " calls: " << absl::StrJoin(started, " ");
 }
 
+// Deadline-aware admission counts the batch on the device and the
+// request's own batch, not only the queued tokens: behind one running and
+// one queued 300 ms batch, a 650 ms deadline cannot be met (it would wait
+// ~250 + 300 + 300 ms) and is refused at once, not left to expire.
 TEST(ServerE2eTest, AdmissionRefusesADeadlineTheRunningAndOwnBatchesWouldMiss) {
   LLM2VEC_REQUIRE_TESTDATA();
   ServerProcess server({"--debug-batch-delay-ms", "300", "--max-batch-requests", "1"});
