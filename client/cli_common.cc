@@ -17,13 +17,19 @@ std::string FormatDuration(double seconds) {
   return absl::StrFormat("%ds", s);
 }
 
+namespace {
+const char* g_program_name = "llm2vec";
+}  // namespace
+
+void SetCliProgramName(const char* name) { g_program_name = name; }
+
 int CliFail(const std::string& message) {
-  std::cerr << "llm2vec: " << message << "\n";
+  std::cerr << g_program_name << ": " << message << "\n";
   return kExitFailure;
 }
 
 int CliUsage(const std::string& message) {
-  std::cerr << "llm2vec: " << message << "\n";
+  std::cerr << g_program_name << ": " << message << "\n";
   return kExitUsage;
 }
 

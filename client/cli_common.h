@@ -19,9 +19,12 @@ namespace llm2vec {
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 
-// Prints "llm2vec: <message>" to stderr; returns kExitFailure.
+// The program name that prefixes error messages ("llm2vec" unless set;
+// call once at the start of main, before any other thread runs).
+void SetCliProgramName(const char* name);
+// Prints "<program>: <message>" to stderr; returns kExitFailure.
 int CliFail(const std::string& message);
-// Prints "llm2vec: <message>" to stderr; returns kExitUsage.
+// Prints "<program>: <message>" to stderr; returns kExitUsage.
 int CliUsage(const std::string& message);
 
 // "42s", "3m20s", "1h05m"; "?" when negative, NaN or absurd.

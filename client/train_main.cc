@@ -38,18 +38,6 @@ std::atomic<bool> g_interrupted{false};
 
 void OnInterrupt(int) { g_interrupted.store(true); }
 
-// Exit codes: 1 the training failed (model, data, checkpoint or disk
-// errors), 2 the command line is wrong.
-int Fail(const std::string& message) {
-  std::cerr << "llm2vec-train: " << message << "\n";
-  return 1;
-}
-
-int Usage(const std::string& message) {
-  std::cerr << "llm2vec-train: " << message << "\n";
-  return 2;
-}
-
 // Flags whose default depends on the objective are strings ("" = the
 // objective's default) parsed here, so --help shows no misleading default.
 absl::Status ParseInt(const std::string& flag, const std::string& text, int64_t min, int64_t* out) {
@@ -147,7 +135,7 @@ int Run(int argc, char** argv) {
   flags.String("device", &device, "DEVICE", "cpu, cuda or cuda:N");
   flags.String("dtype", &dtype, "DTYPE", "compute dtype of the base weights (the adapter trains in float32)");
   flags.Choices("dtype", {"float32", "bfloat16", "float16"});
-  if (auto s = flags.Parse(argc, argv); !s.ok()) return Usage(std::string(s.message()));
+  if (auto s = flags.Parse(argc, argv); !s.ok()) return CliUsage(std::string(s.message()));
   if (flags.help_requested()) {
     std::cout << flags.Help();
     return 0;
@@ -176,35 +164,35 @@ int Run(int argc, char** argv) {
                          ParseInt("warmup-steps", warmup, 0, &options.warmup_steps),
                          ParseDouble("scale", scale, &options.scale),
                          ParseDouble("attention-dropout", attention_dropout, &options.attention_dropout)}) {
-    if (!s.ok()) return Usage(std::string(s.message()));
+    if (!s.ok()) return CliUsage(std::string(s.message()));
   }
   // Options the trainer would refuse later, named by their flags now.
-  if (!(options.lr > 0)) return Usage(absl::StrCat("--lr: ", options.lr, " must be positive"));
+  if (!(options.lr > 0)) return CliUsage(absl::StrCat("--lr: ", options.lr, " must be positive"));
   if (!(mask_ratio > 0 && mask_ratio <= 1)) {
-    return Usage(absl::StrCat("--mask-ratio: ", mask_ratio, " must be in (0, 1]"));
+    return CliUsage(absl::StrCat("--mask-ratio: ", mask_ratio, " must be in (0, 1]"));
   }
-  if (!(alpha > 0)) return Usage(absl::StrCat("--alpha: ", alpha, " must be positive"));
+  if (!(alpha > 0)) return CliUsage(absl::StrCat("--alpha: ", alpha, " must be positive"));
   if (!(lora_dropout >= 0 && lora_dropout < 1)) {
-    return Usage(absl::StrCat("--lora-dropout: ", lora_dropout, " must be in [0, 1)"));
+    return CliUsage(absl::StrCat("--lora-dropout: ", lora_dropout, " must be in [0, 1)"));
   }
   if (!(options.attention_dropout >= 0 && options.attention_dropout < 1)) {
-    return Usage(absl::StrCat("--attention-dropout: ", options.attention_dropout, " must be in [0, 1)"));
+    return CliUsage(absl::StrCat("--attention-dropout: ", options.attention_dropout, " must be in [0, 1)"));
   }
-  if (!(options.scale > 0)) return Usage(absl::StrCat("--scale: ", options.scale, " must be positive"));
-  if (!(weight_decay >= 0)) return Usage(absl::StrCat("--weight-decay: ", weight_decay, " must be >= 0"));
+  if (!(options.scale > 0)) return CliUsage(absl::StrCat("--scale: ", options.scale, " must be positive"));
+  if (!(weight_decay >= 0)) return CliUsage(absl::StrCat("--weight-decay: ", weight_decay, " must be >= 0"));
   {
     std::error_code ec;
-    if (!fs::is_regular_file(data, ec)) return Usage(absl::StrCat("--data: '", data, "' is not a file"));
+    if (!fs::is_regular_file(data, ec)) return CliUsage(absl::StrCat("--data: '", data, "' is not a file"));
     // Never replace a folder that is not an adapter (e.g. --output $HOME).
     if (fs::exists(output, ec) &&
         !(fs::is_directory(output, ec) &&
           (fs::is_empty(output, ec) || fs::exists(fs::path(output) / "adapter_config.json", ec)))) {
-      return Usage(absl::StrCat("--output: '", output,
+      return CliUsage(absl::StrCat("--output: '", output,
                                "' exists and is not an adapter folder; refusing to replace it"));
     }
     // Fail now, not after training, when the output cannot be written.
     auto probe = MakeStagingDir(output);
-    if (!probe.ok()) return Fail(absl::StrCat("--output: ", probe.status().message()));
+    if (!probe.ok()) return CliFail(absl::StrCat("--output: ", probe.status().message()));
     RemoveTree(*probe).IgnoreError();
   }
   options.checkpoint_dir = checkpoint_dir.empty() ? output + "-checkpoints" : checkpoint_dir;
@@ -214,18 +202,18 @@ int Run(int argc, char** argv) {
   load.dtype = dtype;
   load.merge_adapters = adapters;
   auto loaded = LoadModel(model, load);
-  if (!loaded.ok()) return Fail(absl::StrCat("--model: ", loaded.status().message()));
+  if (!loaded.ok()) return CliFail(absl::StrCat("--model: ", loaded.status().message()));
   std::cerr << "llm2vec-train: loaded " << loaded->path << " (" << loaded->format << ", "
             << loaded->transformer->config().architecture << ", " << dtype << " on " << device
             << ", " << adapters.size() << " adapter(s) merged) in " << loaded->load_seconds
             << " s\n";
   auto trainer = Trainer::Create(std::move(*loaded), options);
-  if (!trainer.ok()) return Usage(std::string(trainer.status().message()));
+  if (!trainer.ok()) return CliUsage(std::string(trainer.status().message()));
   Trainer& t = **trainer;
   if (!resume.empty()) {
     auto dir = Trainer::LatestCheckpoint(resume);
-    if (!dir.ok()) return Fail(absl::StrCat("--resume: ", dir.status().message()));
-    if (auto s = t.Resume(*dir); !s.ok()) return Fail(absl::StrCat("--resume: ", s.message()));
+    if (!dir.ok()) return CliFail(absl::StrCat("--resume: ", dir.status().message()));
+    if (auto s = t.Resume(*dir); !s.ok()) return CliFail(absl::StrCat("--resume: ", s.message()));
     std::cerr << "llm2vec-train: resumed from " << *dir << " at step " << t.step() << "\n";
   }
   const TrainerOptions& o = t.options();
@@ -256,15 +244,15 @@ int Run(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   absl::Status trained = t.Train(on_step, [] { return g_interrupted.load(); });
   if (tty) std::cerr << "\n";
-  if (!trained.ok()) return Fail(std::string(trained.message()));
+  if (!trained.ok()) return CliFail(std::string(trained.message()));
   if (t.step() < o.steps) {
     const std::string dir = (fs::path(o.checkpoint_dir) / absl::StrCat("checkpoint-", t.step())).string();
-    if (auto s = t.SaveCheckpoint(dir); !s.ok()) return Fail(std::string(s.message()));
+    if (auto s = t.SaveCheckpoint(dir); !s.ok()) return CliFail(std::string(s.message()));
     std::cerr << "llm2vec-train: interrupted at step " << t.step() << "/" << o.steps
               << "; continue with --resume " << dir << "\n";
     return 130;
   }
-  if (auto s = t.SaveAdapter(output); !s.ok()) return Fail(std::string(s.message()));
+  if (auto s = t.SaveAdapter(output); !s.ok()) return CliFail(std::string(s.message()));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cerr << absl::StrFormat("llm2vec-train: wrote %s (step %d, last loss %.4f, %s)\n", output,
@@ -276,6 +264,9 @@ int Run(int argc, char** argv) {
 }  // namespace llm2vec
 
 int main(int argc, char** argv) {
+  // Exit codes (cli_common.h): 1 the training failed (model, data,
+  // checkpoint or disk errors), 2 the command line is wrong.
+  llm2vec::SetCliProgramName("llm2vec-train");
   llm2vec::TuneHostMalloc();
   return llm2vec::Run(argc, argv);
 }
