@@ -60,8 +60,8 @@ void Smooth(std::atomic<double>& average, double sample) {
 // Admission refuses a request whose estimated queue wait, times this,
 // would pass its deadline. The drain rate is an average and a shared host's
 // speed drifts: at 1.25, 0.7-3.5% of the requests admitted under 10x
-// overload still expired; at 1.5, 0.1-0.2%, with the same goodput (the
-// device stays saturated; the queue is just shorter).
+// overload still expired; at 1.5, 0.1-0.5% (BENCHMARKS.md, session 4), with
+// the same goodput (the device stays saturated; the queue is just shorter).
 constexpr double kAdmissionMargin = 1.5;
 
 }  // namespace
