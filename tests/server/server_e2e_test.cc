@@ -346,7 +346,8 @@ TEST(ServerE2eTest, HttpClientThatHangsUpCancelsItsQueuedWork) {
 // The thread ids of process `pid`.
 std::set<std::string> ThreadIds(pid_t pid) {
   std::set<std::string> ids;
-  for (const auto& entry : std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/task"))) {
+  const std::string dir = absl::StrCat("/proc/", pid, "/task");
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     ids.insert(entry.path().filename().string());
   }
   return ids;
