@@ -17,17 +17,17 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "client/cli_common.h"
-#include "client/eval_command.h"
-#include "client/flags.h"
+#include "client/eval/eval_command.h"
 #include "client/remote_commands.h"
-#include "client/text_input.h"
 #include "client/training_commands.h"
-#include "model/encoder.h"
-#include "model/hf_hub.h"
-#include "model/tensor_io.h"
-#include "model/model_loader.h"
-#include "model/tokenizer.h"
+#include "common/cli_common.h"
+#include "common/flags.h"
+#include "common/text_input.h"
+#include "model/hub/resolve_model_path.h"
+#include "model/nn/encoder.h"
+#include "model/nn/model_loader.h"
+#include "model/nn/tensor_io.h"
+#include "model/tokenizer/tokenizer.h"
 
 namespace llm2vec {
 namespace {

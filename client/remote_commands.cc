@@ -11,12 +11,12 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "client/cli_common.h"
 #include "client/embedding_client.h"
-#include "client/flags.h"
-#include "client/text_input.h"
-#include "model/encoder.h"
-#include "model/model_loader.h"
+#include "common/cli_common.h"
+#include "common/flags.h"
+#include "common/text_input.h"
+#include "model/nn/encoder.h"
+#include "model/nn/model_loader.h"
 
 namespace llm2vec {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "client/text_input.h"
+#include "common/text_input.h"
 
 namespace llm2vec {
 

@@ -22,12 +22,12 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "client/cli_common.h"
-#include "client/flags.h"
-#include "model/atomic_dir.h"
-#include "model/model_loader.h"
-#include "model/tensor_io.h"
-#include "model/trainer.h"
+#include "common/atomic_dir.h"
+#include "common/cli_common.h"
+#include "common/flags.h"
+#include "model/nn/model_loader.h"
+#include "model/nn/tensor_io.h"
+#include "model/train/trainer.h"
 
 namespace llm2vec {
 namespace {

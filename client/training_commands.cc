@@ -30,36 +30,15 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "client/cli_common.h"
 #include "client/embedding_client.h"
-#include "client/flags.h"
-#include "client/progress_bar.h"
+#include "proto/wire_names.h"
+#include "common/cli_common.h"
+#include "common/flags.h"
+#include "common/progress_bar.h"
 #include "llm2vec/v1/training.grpc.pb.h"
 
 namespace llm2vec {
 namespace {
-
-// --- Names --------------------------------------------------------------
-
-// The lower-case name of an enum value without its prefix:
-// JOB_STATE_SUCCEEDED -> "succeeded".
-std::string LowerName(const std::string& name, absl::string_view prefix, int value) {
-  if (name.empty()) return absl::StrCat("unknown_", value);  // a value newer than this client
-  return absl::AsciiStrToLower(absl::StripPrefix(name, prefix));
-}
-
-std::string ToName(v1::JobState state) {
-  return LowerName(v1::JobState_Name(state), "JOB_STATE_", state);
-}
-
-std::string ToName(v1::Objective objective) {
-  return LowerName(v1::Objective_Name(objective), "OBJECTIVE_", objective);
-}
-
-bool IsFinal(v1::JobState state) {
-  return state == v1::JOB_STATE_SUCCEEDED || state == v1::JOB_STATE_FAILED ||
-         state == v1::JOB_STATE_CANCELLED || state == v1::JOB_STATE_INTERRUPTED;
-}
 
 // --- Output -------------------------------------------------------------
 
@@ -205,7 +184,7 @@ class SigintDetaches {
 
 // "job-3: failed at step 120: out of memory".
 std::string StateLine(const v1::Job& job) {
-  std::string line = absl::StrCat(job.id(), ": ", ToName(job.state()));
+  std::string line = absl::StrCat(job.id(), ": ", JobStateName(job.state()));
   switch (job.state()) {
     case v1::JOB_STATE_RUNNING:
       if (job.step() > 0) absl::StrAppend(&line, " from step ", job.step());
@@ -258,9 +237,9 @@ class JobProgressDisplay {
       Line(absl::StrCat(job.id(), ": checkpoint at step ", job.checkpoint_step(), ": ",
                         job.checkpoint_path()));
     }
-    if (state_changed && !IsFinal(job.state())) Line(StateLine(job));
+    if (state_changed && !IsFinalJobState(job.state())) Line(StateLine(job));
     if (job.state() == v1::JOB_STATE_RUNNING) ShowProgress(job);
-    if (IsFinal(job.state())) {
+    if (IsFinalJobState(job.state())) {
       End();  // the bar stays on screen at the step the job ended
       if (state_changed) Line(StateLine(job));
     }
@@ -356,9 +335,9 @@ int WatchAndReport(const TrainingClient& client, const std::string& id) {
   }
   if (!status.ok()) return RpcFail(FromGrpc(status));
   PrintJob(job);
-  if (!IsFinal(job.state())) {
+  if (!IsFinalJobState(job.state())) {
     std::cerr << "llm2vec: the server ended the watch while job " << id << " is "
-              << ToName(job.state()) << " (llm2vec jobs watch " << id << ")\n";
+              << JobStateName(job.state()) << " (llm2vec jobs watch " << id << ")\n";
     return 1;
   }
   return ExitCodeOf(job);
@@ -542,8 +521,8 @@ nlohmann::ordered_json JobToJson(const v1::Job& job) {
   const v1::TrainRequest& request = job.request();
   nlohmann::ordered_json j;  // keys in the documented order
   j["id"] = job.id();
-  j["state"] = ToName(job.state());
-  j["objective"] = ToName(request.objective());
+  j["state"] = JobStateName(job.state());
+  j["objective"] = ObjectiveName(request.objective());
   j["data_path"] = request.data_path();
   j["base_adapter"] = request.base_adapter();
   j["output_adapter"] = request.output_adapter();
@@ -638,8 +617,8 @@ void PrintJobTable(const v1::ListJobsResponse& response) {
   for (const v1::Job& job : response.jobs()) {
     rows.push_back({
         job.id(),
-        ToName(job.state()),
-        ToName(job.request().objective()),
+        JobStateName(job.state()),
+        ObjectiveName(job.request().objective()),
         absl::StrCat(job.step(), "/", job.total_steps()),
         job.step() > 0 ? absl::StrFormat("%.4f", job.loss()) : "-",
         job.request().output_adapter(),

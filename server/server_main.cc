@@ -22,21 +22,23 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "client/flags.h"
-#include "model/encoder.h"
-#include "model/model_loader.h"
-#include "model/tensor_io.h"
-#include "server/clock.h"
-#include "server/embedding_engine.h"
-#include "server/embedding_service.h"
-#include "server/training_manager.h"
-#include "server/training_service.h"
-#include "server/http_server.h"
-#include "server/metrics.h"
+#include "common/atomic_dir.h"
+#include "common/flags.h"
+#include "model/nn/encoder.h"
+#include "model/nn/model_loader.h"
+#include "model/nn/tensor_io.h"
+#include "server/http/http_server.h"
+#include "server/http/metrics.h"
+#include "server/scheduler/clock.h"
+#include "server/service/embedding_engine.h"
+#include "server/service/embedding_service.h"
+#include "server/training/training_manager.h"
+#include "server/training/training_service.h"
 
 namespace llm2vec {
 namespace {
@@ -366,13 +368,12 @@ int Main(int argc, char** argv) {
   if (exposer) std::cerr << ", metrics :" << exposer->port();
   std::cerr << std::endl;
   if (!f.port_file.empty()) {
-    std::string tmp = f.port_file + ".tmp";
-    FILE* out = std::fopen(tmp.c_str(), "w");
-    if (out == nullptr) return FailServing(server.get(), absl::StrCat("--port-file: cannot write ", f.port_file));
-    std::fprintf(out, "{\"grpc\": %d, \"http\": %d, \"metrics\": %d}\n", grpc_port,
-                 http ? http->port() : -1, exposer ? exposer->port() : -1);
-    std::fclose(out);
-    std::rename(tmp.c_str(), f.port_file.c_str());
+    const std::string ports =
+        absl::StrFormat("{\"grpc\": %d, \"http\": %d, \"metrics\": %d}\n", grpc_port,
+                        http ? http->port() : -1, exposer ? exposer->port() : -1);
+    if (absl::Status s = WriteFileAtomically(f.port_file, ports); !s.ok()) {
+      return FailServing(server.get(), absl::StrCat("--port-file: ", s.message()));
+    }
   }
 
   // Resident memory moves while no batch runs too (a training job loads

@@ -23,12 +23,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "client/flags.h"
-#include "model/encoder.h"
-#include "model/model_loader.h"
-#include "model/safetensors.h"
-#include "model/tensor_io.h"
-#include "model/tokenizer.h"
+#include "common/flags.h"
+#include "model/formats/safetensors.h"
+#include "model/nn/encoder.h"
+#include "model/nn/model_loader.h"
+#include "model/nn/tensor_io.h"
+#include "model/tokenizer/tokenizer.h"
 
 namespace llm2vec {
 namespace {

@@ -28,9 +28,9 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "client/embedding_client.h"
-#include "model/encoder.h"
-#include "model/model_loader.h"
-#include "model/safetensors.h"
+#include "model/formats/safetensors.h"
+#include "model/nn/encoder.h"
+#include "model/nn/model_loader.h"
 #include "tests/server/server_process.h"
 #include "tests/testdata.h"
 

@@ -21,7 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "llm2vec/v1/training.grpc.pb.h"
-#include "model/safetensors.h"
+#include "model/formats/safetensors.h"
 #include "tests/server/server_process.h"
 #include "tests/testdata.h"
 

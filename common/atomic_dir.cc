@@ -1,0 +1,143 @@
+#include "common/atomic_dir.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/mapped_file.h"
+
+namespace llm2vec {
+namespace {
+
+// Writes all of `data` to `fd`, retrying short writes and EINTR.
+bool WriteAll(int fd, absl::string_view data) {
+  const char* p = data.data();
+  size_t left = data.size();
+  while (left > 0) {
+    const ssize_t w = ::write(fd, p, left);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += w;
+    left -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string ParentOf(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+void FsyncDir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents) {
+  const std::string tmp = absl::StrCat(path, ".tmp.", ::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(absl::StrCat(tmp, ": cannot create: ", std::strerror(errno)));
+  }
+  const bool ok = WriteAll(fd, contents) && ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(ok ? errno : err);
+    ::unlink(tmp.c_str());
+    return absl::InternalError(absl::StrCat(path, ": cannot write: ", why));
+  }
+  FsyncDir(ParentOf(path));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> MakeStagingDir(const std::string& final_dir) {
+  std::string dir = final_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  if (dir.empty()) return absl::InvalidArgumentError("output folder path is empty");
+  if (auto s = MakeDirs(ParentOf(dir)); !s.ok()) return s;
+  std::string templ = dir + ".tmp-XXXXXX";
+  if (::mkdtemp(templ.data()) == nullptr) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(templ, ": cannot create staging folder: ", std::strerror(errno)));
+  }
+  ::chmod(templ.c_str(), 0755);  // mkdtemp's 0700 would hide the result from other readers
+  return templ;
+}
+
+absl::Status WriteFileSynced(const std::string& path, absl::string_view contents) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return absl::PermissionDeniedError(absl::StrCat(path, ": cannot create: ", std::strerror(errno)));
+  }
+  const bool ok = WriteAll(fd, contents) && ::fsync(fd) == 0;
+  const std::string err = ok ? "" : std::strerror(errno);
+  ::close(fd);
+  if (!ok) return absl::InternalError(absl::StrCat(path, ": write failed: ", err));
+  return absl::OkStatus();
+}
+
+absl::Status CommitStagingDir(const std::string& staging_dir, const std::string& final_dir) {
+  std::string dest = final_dir;
+  while (dest.size() > 1 && dest.back() == '/') dest.pop_back();
+  FsyncDir(staging_dir);
+  std::string aside;
+  if (PathExists(dest)) {
+    if (!IsDirectory(dest)) {
+      RemoveTree(staging_dir).IgnoreError();
+      return absl::FailedPreconditionError(
+          absl::StrCat(dest, ": exists and is not a folder; not replacing it"));
+    }
+    aside = absl::StrCat(dest, ".old-", ::getpid());
+    RemoveTree(aside).IgnoreError();
+    if (::rename(dest.c_str(), aside.c_str()) != 0) {
+      const std::string err = std::strerror(errno);
+      RemoveTree(staging_dir).IgnoreError();
+      return absl::InternalError(absl::StrCat(dest, ": cannot move the old folder aside: ", err));
+    }
+  }
+  if (::rename(staging_dir.c_str(), dest.c_str()) != 0) {
+    const std::string err = std::strerror(errno);
+    if (!aside.empty()) ::rename(aside.c_str(), dest.c_str());  // put the old one back
+    RemoveTree(staging_dir).IgnoreError();
+    return absl::InternalError(absl::StrCat(dest, ": cannot rename ", staging_dir, " into place: ", err));
+  }
+  FsyncDir(ParentOf(dest));
+  if (!aside.empty()) RemoveTree(aside).IgnoreError();
+  return absl::OkStatus();
+}
+
+// POSIX nftw rather than std::filesystem::remove_all: PyTorch's libtorch.so
+// (the GPU build) exports its own std::filesystem symbols, and remove_all
+// resolved there crashed (null call) under libtorch 2.11.
+absl::Status RemoveTree(const std::string& dir) {
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0) {
+    return errno == ENOENT ? absl::OkStatus()
+                           : absl::InternalError(absl::StrCat(dir, ": cannot remove: ",
+                                                              std::strerror(errno)));
+  }
+  auto remove_one = [](const char* path, const struct stat*, int, struct FTW*) {
+    return ::remove(path) == 0 || errno == ENOENT ? 0 : -1;
+  };
+  if (::nftw(dir.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+    return absl::InternalError(absl::StrCat(dir, ": cannot remove: ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace llm2vec

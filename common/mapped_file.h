@@ -1,0 +1,54 @@
+// A read-only memory map of a whole file. The weights of a model are read
+// through such maps, so loading does not keep a second copy in RAM.
+//
+// Threading: immutable after Open(); safe to read from any thread.
+#ifndef LLM2VEC_COMMON_MAPPED_FILE_H_
+#define LLM2VEC_COMMON_MAPPED_FILE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace llm2vec {
+
+class MappedFile {
+ public:
+  // Maps `path` read-only. An empty file maps to size() == 0.
+  static absl::StatusOr<std::unique_ptr<MappedFile>> Open(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+  // Tells the kernel the pages in [offset, offset+length) are no longer
+  // needed, so RSS can drop once a tensor was copied out of the map.
+  void DontNeed(size_t offset, size_t length) const;
+
+  // Implementation details follow.
+ private:
+  MappedFile() = default;
+  std::string path_;
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Filesystem checks (following symbolic links).
+bool PathExists(const std::string& path);
+bool IsRegularFile(const std::string& path);
+bool IsDirectory(const std::string& path);
+// mkdir -p (POSIX, mode 0755): PermissionDenied naming the folder that
+// could not be created.
+absl::Status MakeDirs(const std::string& dir);
+
+// Reads a whole (small) file into a string; errors name the path.
+absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+
+}  // namespace llm2vec
+
+#endif  // LLM2VEC_COMMON_MAPPED_FILE_H_

@@ -1,0 +1,555 @@
+#include "server/http/http_server.h"
+
+#include <arpa/inet.h>
+#include <civetweb.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <exception>
+#include <limits>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+
+namespace llm2vec {
+
+using nlohmann::json;
+
+struct HttpResponse {
+  int status = 200;
+  std::string body;
+  // Close the connection after answering (the body was not read to its end).
+  bool close_connection = false;
+  // The Allow header of a 405.
+  std::string allow;
+};
+
+namespace {
+
+constexpr absl::string_view kEmbeddingsPath = "/v1/embeddings";
+constexpr absl::string_view kModelsPath = "/v1/models";
+
+// JSON text of a string; bytes that are not UTF-8 become U+FFFD instead of
+// throwing (messages may quote what a client sent).
+std::string JsonString(absl::string_view s) {
+  return json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// OpenAI's error object. Empty `param` and `code` are written as null.
+HttpResponse ErrorResponse(int status, absl::string_view type, absl::string_view message,
+                                   absl::string_view param, absl::string_view code) {
+  json error = {{"message", std::string(message)},
+                {"type", std::string(type)},
+                {"param", param.empty() ? json(nullptr) : json(std::string(param))},
+                {"code", code.empty() ? json(nullptr) : json(std::string(code))}};
+  HttpResponse response;
+  response.status = status;
+  response.body =
+      json{{"error", std::move(error)}}.dump(-1, ' ', false, json::error_handler_t::replace);
+  return response;
+}
+
+// An error of the embed function (or of validation, with the bad field in
+// `param`) as OpenAI would answer it.
+HttpResponse StatusResponse(const absl::Status& status, absl::string_view param) {
+  const int http = HttpStatusFor(status.code());
+  absl::string_view type = "server_error";
+  absl::string_view code;
+  switch (http) {
+    case 400: type = "invalid_request_error"; break;
+    case 404: type = "invalid_request_error"; code = "model_not_found"; break;
+    case 429: type = "rate_limit_error"; code = "rate_limit_exceeded"; break;
+    case 503: code = "service_unavailable"; break;
+    case 504: code = "timeout"; break;
+    default: code = "internal_error"; break;
+  }
+  if (http == 404 && param.empty()) param = "model";
+  return ErrorResponse(http, type, status.message(), param, code);
+}
+
+// The body of /v1/embeddings, validated.
+struct EmbeddingsRequest {
+  HttpEmbedCall call;
+  bool base64 = false;
+};
+
+// Parses and validates a /v1/embeddings body. On error *param names the
+// offending field ("" when it is the body as a whole).
+absl::Status ParseEmbeddingsRequest(const std::string& body, EmbeddingsRequest* request,
+                                    std::string* param) {
+  json root;
+  try {
+    root = json::parse(body);
+  } catch (const json::parse_error& e) {
+    return absl::InvalidArgumentError(absl::StrCat("request body is not valid JSON: ", e.what()));
+  }
+  if (!root.is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request body must be a JSON object; got ", root.type_name()));
+  }
+
+  // input: a string or a non-empty list of strings, none empty.
+  *param = "input";
+  const auto input = root.find("input");
+  if (input == root.end() || input->is_null()) {
+    return absl::InvalidArgumentError("'input' is required: a string or an array of strings");
+  }
+  if (input->is_string()) {
+    request->call.texts.push_back(input->get<std::string>());
+    if (request->call.texts.back().empty()) {
+      return absl::InvalidArgumentError("'input' is an empty string");
+    }
+  } else if (input->is_array()) {
+    if (input->empty()) return absl::InvalidArgumentError("'input' is an empty array");
+    request->call.texts.reserve(input->size());
+    for (size_t i = 0; i < input->size(); ++i) {
+      const json& text = (*input)[i];
+      if (!text.is_string()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("'input[", i, "]' is ", text.is_number() ? "a " : "an ", text.type_name(),
+                         "; expected a string (token id arrays are not supported)"));
+      }
+      request->call.texts.push_back(text.get<std::string>());
+      if (request->call.texts.back().empty()) {
+        return absl::InvalidArgumentError(absl::StrCat("'input[", i, "]' is an empty string"));
+      }
+    }
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'input' is ", input->type_name(), "; expected a string or an array of strings"));
+  }
+
+  // model: optional string.
+  *param = "model";
+  const auto model = root.find("model");
+  if (model != root.end() && !model->is_null()) {
+    if (!model->is_string()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'model' is ", model->type_name(), "; expected a string"));
+    }
+    request->call.model = model->get<std::string>();
+  }
+
+  // encoding_format: "float" (default) or "base64".
+  *param = "encoding_format";
+  const auto format = root.find("encoding_format");
+  if (format != root.end() && !format->is_null()) {
+    if (format->is_string() && format->get<std::string>() == "base64") {
+      request->base64 = true;
+    } else if (!format->is_string() || format->get<std::string>() != "float") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'encoding_format' is ",
+                       format->dump(-1, ' ', false, json::error_handler_t::replace),
+                       "; expected \"float\" or \"base64\""));
+    }
+  }
+
+  // dimensions: optional positive integer.
+  *param = "dimensions";
+  const auto dimensions = root.find("dimensions");
+  if (dimensions != root.end() && !dimensions->is_null()) {
+    const bool positive_int =
+        (dimensions->is_number_unsigned() &&
+         dimensions->get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) &&
+         dimensions->get<uint64_t>() > 0) ||
+        (dimensions->is_number_integer() && dimensions->get<int64_t>() > 0);
+    if (!positive_int) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("'dimensions' is ", dimensions->dump(), "; expected a positive integer"));
+    }
+    request->call.dimensions = dimensions->get<int64_t>();
+  }
+
+  param->clear();
+  return absl::OkStatus();
+}
+
+// Appends `v` as the shortest decimal text that reads back as the same float.
+void AppendFloat(float v, std::string* out) {
+  char buffer[32];
+  const std::to_chars_result result = std::to_chars(buffer, buffer + sizeof(buffer), v);
+  out->append(buffer, result.ptr);
+}
+
+// Base64 of the little-endian float32 bytes of `v` (OpenAI's encoding).
+std::string Base64Floats(const std::vector<float>& v) {
+  std::string bytes(v.size() * 4, '\0');
+  for (size_t i = 0; i < v.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &v[i], 4);
+    for (int b = 0; b < 4; ++b) bytes[4 * i + b] = static_cast<char>((bits >> (8 * b)) & 0xff);
+  }
+  return absl::Base64Escape(bytes);
+}
+
+// An IPv4-mapped IPv6 address ("::ffff:127.0.0.1") as plain IPv4; any
+// other address unchanged.
+std::string PlainIp(std::string ip) {
+  if (absl::StartsWith(ip, "::ffff:") && ip.find('.') != std::string::npos) ip.erase(0, 7);
+  return ip;
+}
+
+// The address and port of a socket name, as text ("127.0.0.1", "::1"; see
+// PlainIp), or false for other families.
+bool AddressOf(const sockaddr_storage& addr, std::string* ip, int* port) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(addr);
+    if (inet_ntop(AF_INET, &a.sin_addr, text, sizeof(text)) == nullptr) return false;
+    *port = ntohs(a.sin_port);
+  } else if (addr.ss_family == AF_INET6) {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(addr);
+    if (inet_ntop(AF_INET6, &a.sin6_addr, text, sizeof(text)) == nullptr) return false;
+    *port = ntohs(a.sin6_port);
+  } else {
+    return false;
+  }
+  *ip = PlainIp(text);
+  return true;
+}
+
+// civetweb can neither say whether a handler's client is still connected
+// nor give a connection's socket, so the socket is found among the
+// process's descriptors by its addresses: local port, peer address and
+// port. -1 when none matches (the caller then cannot notice a disconnect).
+int FindConnectionSocket(const mg_request_info& info) {
+  const std::string want_ip = PlainIp(info.remote_addr);
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  int found = -1;
+  while (const dirent* entry = readdir(dir)) {
+    char* end = nullptr;
+    const long fd = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || fd == dirfd(dir)) continue;
+    struct stat st;
+    if (fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
+    sockaddr_storage peer{}, local{};
+    socklen_t peer_len = sizeof(peer), local_len = sizeof(local);
+    if (getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &peer_len) != 0 ||
+        getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&local), &local_len) != 0) {
+      continue;
+    }
+    std::string peer_ip, local_ip;
+    int peer_port = 0, local_port = 0;
+    if (AddressOf(peer, &peer_ip, &peer_port) && AddressOf(local, &local_ip, &local_port) &&
+        peer_port == info.remote_port && local_port == info.server_port && peer_ip == want_ip) {
+      found = static_cast<int>(fd);
+      break;
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
+// True when the peer of `fd` has closed the connection (or it broke). A
+// client that only half-closes its sending side counts as gone: HTTP/1.1
+// clients do not do that while waiting for an answer.
+bool PeerClosed(int fd) {
+  pollfd p{fd, POLLRDHUP, 0};
+  if (poll(&p, 1, 0) <= 0) return false;
+  return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+void Send(mg_connection* conn, const HttpResponse& response) {
+  if (response.close_connection) mg_disable_connection_keep_alive(conn);
+  const std::string length = absl::StrCat(response.body.size());
+  mg_response_header_start(conn, response.status);
+  mg_response_header_add(conn, "Content-Type", "application/json", -1);
+  mg_response_header_add(conn, "Content-Length", length.c_str(), -1);
+  if (!response.allow.empty()) mg_response_header_add(conn, "Allow", response.allow.c_str(), -1);
+  mg_response_header_send(conn);
+  mg_write(conn, response.body.data(), response.body.size());
+}
+
+HttpResponse MethodNotAllowed(absl::string_view method, absl::string_view path,
+                                      absl::string_view allow) {
+  HttpResponse response =
+      ErrorResponse(405, "invalid_request_error",
+                    absl::StrCat(method, " is not allowed on ", path, "; use ", allow), "",
+                    "method_not_allowed");
+  response.allow = std::string(allow);
+  return response;
+}
+
+}  // namespace
+
+int HttpStatusFor(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk: return 200;
+    case absl::StatusCode::kInvalidArgument: return 400;
+    case absl::StatusCode::kNotFound: return 404;
+    case absl::StatusCode::kResourceExhausted: return 429;
+    case absl::StatusCode::kUnavailable: return 503;
+    case absl::StatusCode::kDeadlineExceeded: return 504;
+    default: return 500;
+  }
+}
+
+HttpServer::HttpServer(const Options& options, HttpEmbedFn embed, std::function<bool()> healthy,
+                       std::string model_name)
+    : options_(options),
+      embed_(std::move(embed)),
+      healthy_(std::move(healthy)),
+      model_name_(std::move(model_name)),
+      created_(static_cast<int64_t>(std::time(nullptr))) {}
+
+HttpServer::~HttpServer() {
+  if (context_ != nullptr) mg_stop(context_);
+}
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& options,
+                                                              HttpEmbedFn embed,
+                                                              std::function<bool()> healthy,
+                                                              std::string model_name) {
+  if (options.port < 0 || options.port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("HTTP port is ", options.port, "; expected 0..65535"));
+  }
+  if (options.threads < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("HTTP threads is ", options.threads, "; expected at least 1"));
+  }
+  if (options.max_body_bytes < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("HTTP max_body_bytes is ", options.max_body_bytes, "; expected at least 1"));
+  }
+  if (!embed) return absl::InvalidArgumentError("HTTP server needs an embed function");
+  if (!healthy) return absl::InvalidArgumentError("HTTP server needs a health function");
+
+  std::unique_ptr<HttpServer> server(
+      new HttpServer(options, std::move(embed), std::move(healthy), std::move(model_name)));
+
+  // civetweb wants IPv6 addresses in brackets ([::1]:8080); an empty host
+  // listens on all IPv4 addresses.
+  const std::string& host = options.host;
+  const bool ipv6 = host.find(':') != std::string::npos && host.front() != '[';
+  const std::string listen =
+      host.empty() ? absl::StrCat(options.port)
+                   : absl::StrCat(ipv6 ? "[" : "", host, ipv6 ? "]" : "", ":", options.port);
+  const std::string threads = absl::StrCat(options.threads);
+  const char* config[] = {"listening_ports",   listen.c_str(),
+                          "num_threads",       threads.c_str(),
+                          "enable_keep_alive", "yes",
+                          nullptr};
+  mg_callbacks callbacks;
+  std::memset(&callbacks, 0, sizeof(callbacks));
+  mg_init_data init;
+  init.callbacks = &callbacks;
+  init.user_data = nullptr;
+  init.configuration_options = config;
+  unsigned error_code = 0;
+  char error_text[256] = "";
+  mg_error_data error;
+  error.code = &error_code;
+  error.text = error_text;
+  error.text_buffer_size = sizeof(error_text);
+  server->context_ = mg_start2(&init, &error);
+  if (server->context_ == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot serve HTTP on ", listen, ": ", error_text, " (civetweb error ",
+                     error_code, ")"));
+  }
+
+  mg_server_port ports[4];
+  const int n = mg_get_server_ports(server->context_, 4, ports);
+  if (n < 1 || ports[0].port <= 0) {
+    return absl::InternalError(absl::StrCat("HTTP server on ", listen, " reports no port"));
+  }
+  server->port_ = ports[0].port;
+  // "/" matches every path; Route dispatches.
+  mg_set_request_handler(server->context_, "/", &HttpServer::HandleRequest, server.get());
+  return server;
+}
+
+int HttpServer::HandleRequest(mg_connection* conn, void* cbdata) {
+  auto* server = static_cast<HttpServer*>(cbdata);
+  HttpResponse response;
+  try {
+    response = server->Route(conn);
+  } catch (const std::exception& e) {
+    response = ErrorResponse(500, "server_error", absl::StrCat("internal error: ", e.what()), "",
+                             "internal_error");
+  }
+  Send(conn, response);
+  return response.status;
+}
+
+HttpResponse HttpServer::Route(mg_connection* conn) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  const absl::string_view method = info->request_method;
+  const std::string path = info->local_uri != nullptr ? info->local_uri : "";
+  if (path == kEmbeddingsPath) {
+    if (method != "POST") return MethodNotAllowed(method, path, "POST");
+    return Embeddings(conn);
+  }
+  if (path == "/health") {
+    if (method != "GET") return MethodNotAllowed(method, path, "GET");
+    return Health();
+  }
+  if (path == kModelsPath || absl::StartsWith(path, absl::StrCat(kModelsPath, "/"))) {
+    if (method != "GET") return MethodNotAllowed(method, path, "GET");
+    return Models(path.size() > kModelsPath.size() ? path.substr(kModelsPath.size() + 1) : "");
+  }
+  return ErrorResponse(404, "invalid_request_error",
+                       absl::StrCat("no route for ", method, " ", path), "", "not_found");
+}
+
+HttpResponse HttpServer::Embeddings(mg_connection* conn) {
+  const auto start = std::chrono::steady_clock::now();
+  bool embed_called = false;
+  HttpResponse response;
+
+  // Read the body, at most max_body_bytes of it. A body that is not read
+  // to its end leaves the connection unusable: close it after answering.
+  const int64_t max_bytes = options_.max_body_bytes;
+  const mg_request_info* info = mg_get_request_info(conn);
+  std::string body;
+  bool read_ok = true;
+  if (info->content_length > max_bytes) {
+    read_ok = false;
+  } else {
+    constexpr size_t kChunk = 1 << 16;
+    if (info->content_length > 0) body.reserve(static_cast<size_t>(info->content_length) + kChunk);
+    for (;;) {
+      const size_t old_size = body.size();
+      body.resize(old_size + kChunk);
+      const int n = mg_read(conn, &body[old_size], kChunk);
+      body.resize(old_size + static_cast<size_t>(n > 0 ? n : 0));
+      if (n <= 0) break;  // end of body (0) or a broken connection (< 0)
+      if (static_cast<int64_t>(body.size()) > max_bytes) {
+        read_ok = false;
+        break;
+      }
+    }
+  }
+  if (!read_ok) {
+    const std::string size = info->content_length >= 0
+                                 ? absl::StrCat(info->content_length, " bytes")
+                                 : absl::StrCat("over ", max_bytes, " bytes");
+    response = ErrorResponse(
+        413, "invalid_request_error",
+        absl::StrCat("request body is ", size, "; the limit is ", max_bytes, " bytes"), "",
+        "request_too_large");
+    response.close_connection = true;
+  } else {
+    // The socket stays open while this handler runs, so polling it is safe.
+    const int fd = FindConnectionSocket(*info);
+    response = EmbeddingsFromBody(
+        body, [fd] { return fd >= 0 && PeerClosed(fd); }, &embed_called);
+  }
+
+  if (!embed_called && options_.metrics != nullptr) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    options_.metrics->RequestDone(kEmbeddingsMethod, "INVALID_ARGUMENT", seconds);
+    options_.metrics->Rejected("invalid");
+  }
+  return response;
+}
+
+HttpResponse HttpServer::EmbeddingsFromBody(const std::string& body,
+                                            std::function<bool()> client_gone,
+                                            bool* embed_called) {
+  EmbeddingsRequest request;
+  std::string param;
+  if (absl::Status status = ParseEmbeddingsRequest(body, &request, &param); !status.ok()) {
+    return StatusResponse(status, param);
+  }
+  request.call.client_gone = std::move(client_gone);
+
+  *embed_called = true;
+  absl::StatusOr<HttpEmbedResult> result = embed_(request.call);
+  if (!result.ok()) return StatusResponse(result.status(), "");
+  const std::vector<std::vector<float>>& embeddings = result->embeddings;
+  if (embeddings.size() != request.call.texts.size()) {
+    return StatusResponse(absl::InternalError(absl::StrCat(
+                              "the model returned ", embeddings.size(), " embeddings for ",
+                              request.call.texts.size(), " inputs")),
+                          "");
+  }
+  for (size_t i = 0; i < embeddings.size(); ++i) {
+    for (size_t d = 0; d < embeddings[i].size(); ++d) {
+      if (!std::isfinite(embeddings[i][d])) {
+        return StatusResponse(absl::InternalError(absl::StrCat("embedding ", i, " has value ",
+                                                               embeddings[i][d], " at dimension ",
+                                                               d)),
+                              "");
+      }
+    }
+  }
+
+  // Written by hand: a float array through nlohmann::json would become
+  // doubles with 17 digits each.
+  const std::string& model = !result->model.empty()         ? result->model
+                             : !request.call.model.empty() ? request.call.model
+                                                           : model_name_;
+  HttpResponse response;
+  std::string& out = response.body;
+  out.reserve(64 + embeddings.size() * (64 + (embeddings.empty() ? 0 : embeddings[0].size()) * 14));
+  out += R"({"object":"list","data":[)";
+  for (size_t i = 0; i < embeddings.size(); ++i) {
+    if (i > 0) out += ',';
+    absl::StrAppend(&out, R"({"object":"embedding","index":)", i, R"(,"embedding":)");
+    if (request.base64) {
+      absl::StrAppend(&out, "\"", Base64Floats(embeddings[i]), "\"");
+    } else {
+      out += '[';
+      for (size_t d = 0; d < embeddings[i].size(); ++d) {
+        if (d > 0) out += ',';
+        AppendFloat(embeddings[i][d], &out);
+      }
+      out += ']';
+    }
+    out += '}';
+  }
+  absl::StrAppend(&out, R"(],"model":)", JsonString(model), R"(,"usage":{"prompt_tokens":)",
+                  result->prompt_tokens, R"(,"total_tokens":)", result->prompt_tokens, "}}");
+  return response;
+}
+
+HttpResponse HttpServer::Health() const {
+  HttpResponse response;
+  if (healthy_()) {
+    response.body = R"({"status":"ok"})";
+  } else {
+    response.status = 503;
+    response.body = R"({"status":"unavailable"})";
+  }
+  return response;
+}
+
+HttpResponse HttpServer::Models(const std::string& id) const {
+  const json model = {{"id", model_name_},
+                      {"object", "model"},
+                      {"created", created_},
+                      {"owned_by", "llm2vec-serve"}};
+  HttpResponse response;
+  if (id.empty()) {
+    response.body = json{{"object", "list"}, {"data", json::array({model})}}.dump(
+        -1, ' ', false, json::error_handler_t::replace);
+  } else if (id == model_name_) {
+    response.body = model.dump(-1, ' ', false, json::error_handler_t::replace);
+  } else {
+    response = ErrorResponse(
+        404, "invalid_request_error",
+        absl::StrCat("the model ", JsonString(id), " does not exist; this server serves ",
+                     JsonString(model_name_)),
+        "model", "model_not_found");
+  }
+  return response;
+}
+
+}  // namespace llm2vec

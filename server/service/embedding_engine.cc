@@ -1,0 +1,618 @@
+#include "server/service/embedding_engine.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "model/nn/lora.h"
+#include "model/nn/tensor_io.h"
+#include "server/service/vector_ops.h"
+
+namespace llm2vec {
+namespace {
+
+absl::StatusOr<PoolingMode> PoolingFromProto(v1::Pooling pooling, PoolingMode fallback) {
+  switch (pooling) {
+    case v1::POOLING_UNSPECIFIED: return fallback;
+    case v1::POOLING_MEAN: return PoolingMode::kMean;
+    case v1::POOLING_WEIGHTED_MEAN: return PoolingMode::kWeightedMean;
+    case v1::POOLING_LAST_TOKEN: return PoolingMode::kLastToken;
+    case v1::POOLING_BOS_TOKEN: return PoolingMode::kBosToken;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.pooling ", static_cast<int>(pooling), " is not a known value"));
+  }
+}
+
+absl::StatusOr<Encoder::Truncation> TruncationFromProto(v1::Truncate t) {
+  switch (t) {
+    case v1::TRUNCATE_NONE: return Encoder::Truncation::kNone;
+    case v1::TRUNCATE_END: return Encoder::Truncation::kEnd;
+    case v1::TRUNCATE_START: return Encoder::Truncation::kStart;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.truncate ", static_cast<int>(t), " is not a known value"));
+  }
+}
+
+Admission::Options AdmissionOptions(const EmbeddingEngine::Options& options) {
+  Admission::Options admission;
+  admission.max_queue_requests = options.worker.queue.max_queue_requests;
+  return admission;
+}
+
+double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
+
+}  // namespace
+
+bool ValidAdapterName(const std::string& name) {
+  if (name.empty() || name.size() > 128) return false;
+  for (char c : name) {
+    if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+  }
+  return true;
+}
+
+// The shared state of one call's inputs; done when every input has a
+// result or one failed.
+struct PendingRequest {
+  explicit PendingRequest(size_t n) : results(n), remaining(static_cast<int64_t>(n)) {}
+
+  void Complete(size_t index, Embedding e, absl::Duration queued, absl::Duration inference) {
+    absl::MutexLock lock(&mu);
+    if (finished) return;
+    results[index] = std::move(e);
+    max_queue = std::max(max_queue, queued);
+    max_inference = std::max(max_inference, inference);
+    if (--remaining == 0) Finish();
+  }
+  void Fail(absl::Status s) {
+    absl::MutexLock lock(&mu);
+    if (finished) return;
+    status = std::move(s);
+    Finish();
+  }
+  // The client went away before the results were all in.
+  void Gone() {
+    absl::MutexLock lock(&mu);
+    if (finished) return;
+    client_gone.store(true);
+    Finish();
+  }
+  void Finish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    finished = true;
+    done.Notify();
+  }
+
+  absl::Mutex mu;
+  std::vector<Embedding> results ABSL_GUARDED_BY(mu);
+  int64_t remaining ABSL_GUARDED_BY(mu);
+  bool finished ABSL_GUARDED_BY(mu) = false;
+  absl::Status status ABSL_GUARDED_BY(mu);
+  absl::Duration max_queue ABSL_GUARDED_BY(mu) = absl::ZeroDuration();
+  absl::Duration max_inference ABSL_GUARDED_BY(mu) = absl::ZeroDuration();
+  absl::Notification done;
+  std::atomic<bool> client_gone{false};
+};
+
+// One input of a request: the work of its EmbedTask.
+struct EmbedWork {
+  std::shared_ptr<PendingRequest> request;
+  size_t index = 0;
+  PreparedInput input;
+};
+
+EmbeddingEngine::EmbeddingEngine(std::unique_ptr<Encoder> encoder, const Options& options,
+                                 Clock* clock, Metrics* metrics)
+    : encoder_(std::move(encoder)),
+      options_(options),
+      clock_(clock),
+      metrics_(metrics),
+      watcher_(std::make_unique<CallWatcher>(options.cancel_poll)),
+      admission_(AdmissionOptions(options)) {
+  const int64_t model_max = encoder_->transformer().config().max_position_embeddings;
+  max_input_tokens_ = options_.max_input_tokens > 0 ? options_.max_input_tokens : model_max;
+}
+
+absl::StatusOr<std::unique_ptr<EmbeddingEngine>> EmbeddingEngine::Create(
+    std::unique_ptr<Encoder> encoder, const Options& options, Clock* clock, Metrics* metrics) {
+  if (encoder == nullptr || clock == nullptr) {
+    return absl::InvalidArgumentError("engine needs an encoder and a clock");
+  }
+  if (options.max_inputs_per_request <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_inputs_per_request ", options.max_inputs_per_request, " must be > 0"));
+  }
+  if (options.max_input_tokens < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_input_tokens ", options.max_input_tokens, " must be >= 0"));
+  }
+  std::unique_ptr<EmbeddingEngine> engine(
+      new EmbeddingEngine(std::move(encoder), options, clock, metrics));
+  if (engine->max_input_tokens_ > options.worker.queue.max_batch_tokens) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_input_tokens ", engine->max_input_tokens_, " exceeds max_batch_tokens ",
+        options.worker.queue.max_batch_tokens, ": the longest input could never run"));
+  }
+  EmbeddingEngine* self = engine.get();
+  auto worker = DeviceWorker::Create(
+      options.worker, clock, [self](EmbedBatch batch) { self->ProcessBatch(std::move(batch)); },
+      [self](absl::Time next) { return self->RunControlWork(next); });
+  if (!worker.ok()) return worker.status();
+  engine->worker_ = std::move(*worker);
+  return engine;
+}
+
+EmbeddingEngine::~EmbeddingEngine() { Shutdown(absl::ZeroDuration()); }
+
+void EmbeddingEngine::BeginShutdown(absl::Duration drain_timeout) {
+  shutting_down_.store(true);
+  if (worker_ != nullptr) worker_->BeginShutdown(drain_timeout);
+}
+
+void EmbeddingEngine::Shutdown(absl::Duration drain_timeout) {
+  shutting_down_.store(true);
+  if (worker_ != nullptr) worker_->Shutdown(drain_timeout);
+  // Control work that never ran (the worker is gone) must not hang callers.
+  absl::MutexLock lock(&control_mu_);
+  for (auto& fn : control_) fn();
+  control_.clear();
+}
+
+std::vector<std::string> EmbeddingEngine::AdapterNames() const {
+  absl::MutexLock lock(&adapters_mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, lora] : adapters_) names.push_back(name);
+  return names;
+}
+
+absl::Status EmbeddingEngine::RunInputs(
+    const google::protobuf::RepeatedPtrField<v1::EmbedInput>& inputs,
+    const v1::EmbedOptions& options, const CallContext& call, std::vector<Embedding>* out,
+    v1::Usage* usage, v1::Timing* timing) {
+  const absl::Time start = clock_->Now();
+  if (shutting_down_.load()) {
+    if (metrics_ != nullptr) metrics_->Rejected("shutdown");
+    return absl::UnavailableError("the server is shutting down");
+  }
+  // Validate the request as a whole.
+  if (inputs.empty()) return absl::InvalidArgumentError("inputs is empty");
+  if (inputs.size() > options_.max_inputs_per_request) {
+    return absl::InvalidArgumentError(absl::StrCat("request has ", inputs.size(),
+                                                   " inputs; max_inputs_per_request is ",
+                                                   options_.max_inputs_per_request));
+  }
+  auto pooling = PoolingFromProto(options.pooling(), encoder_->default_pooling());
+  if (!pooling.ok()) return pooling.status();
+  auto truncation = TruncationFromProto(options.truncate());
+  if (!truncation.ok()) return truncation.status();
+  const int64_t hidden = encoder_->transformer().config().hidden_size;
+  if (options.dimensions() > hidden) {
+    return absl::InvalidArgumentError(absl::StrCat("options.dimensions ", options.dimensions(),
+                                                   " exceeds the embedding size ", hidden));
+  }
+  if (!options.adapter().empty()) {
+    absl::MutexLock lock(&adapters_mu_);
+    if (adapters_.count(options.adapter()) == 0) {
+      std::vector<std::string> names;
+      for (const auto& [name, lora] : adapters_) names.push_back(name);
+      return absl::NotFoundError(absl::StrCat("adapter '", options.adapter(),
+                                              "' is not loaded (loaded: ",
+                                              names.empty() ? "none" : absl::StrJoin(names, ", "),
+                                              ")"));
+    }
+  }
+  // A full queue refuses before any tokenizing: under overload the
+  // refusals must stay cheap. (Schedule re-checks exactly, with tokens.)
+  if (absl::Status s = admission_.AdmitToQueue(worker_->stats().queued_requests, inputs.size());
+      !s.ok()) {
+    if (metrics_ != nullptr) metrics_->Rejected("queue_full");
+    return s;
+  }
+  // The same for a deadline the queue ahead alone makes unmeetable.
+  if (absl::Status s = AdmitByDeadline(start, 0, call.deadline); !s.ok()) return s;
+  // Tokenize on this (RPC) thread.
+  auto request = std::make_shared<PendingRequest>(inputs.size());
+  auto cancelled = std::make_shared<std::atomic<bool>>(false);
+  std::vector<std::unique_ptr<EmbedTask>> tasks;
+  tasks.reserve(inputs.size());
+  int64_t total_tokens = 0;
+  for (int i = 0; i < inputs.size(); ++i) {
+    auto prepared = encoder_->Prepare({inputs[i].text(), inputs[i].instruction()},
+                                      max_input_tokens_, *truncation);
+    if (!prepared.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input ", i, " ", prepared.status().message(),
+          *truncation == Encoder::Truncation::kNone ? " (max_input_tokens; set truncate)" : ""));
+    }
+    if (prepared->pooled <= 0 && *pooling != PoolingMode::kBosToken) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input ", i, " has no text tokens to pool (empty text?) with ",
+          PoolingModeName(*pooling), " pooling"));
+    }
+    auto task = std::make_unique<EmbedTask>();
+    task->tokens = static_cast<int64_t>(prepared->ids.size());
+    task->priority = options.priority();
+    task->deadline = call.deadline;
+    task->key = BatchKey{options.adapter(), static_cast<int>(*pooling)};
+    task->cancelled = cancelled;
+    task->work = std::make_shared<EmbedWork>();
+    task->work->request = request;
+    task->work->index = static_cast<size_t>(i);
+    task->work->input = std::move(*prepared);
+    task->on_dropped = [request, metrics = metrics_](absl::Status s) {
+      if (metrics != nullptr) {
+        metrics->Dropped(absl::IsDeadlineExceeded(s) ? "deadline"
+                         : absl::IsCancelled(s)      ? "cancelled"
+                                                     : "shutdown",
+                         1);
+      }
+      request->Fail(std::move(s));
+    };
+    total_tokens += task->tokens;
+    if (metrics_ != nullptr) metrics_->InputLength(task->tokens);
+    tasks.push_back(std::move(task));
+  }
+  const absl::Time tokenized = clock_->Now();
+  if (metrics_ != nullptr) {
+    metrics_->Tokenized(absl::ToDoubleSeconds(tokenized - start), inputs.size(), total_tokens);
+  }
+  if (call.deadline <= tokenized) {
+    return absl::DeadlineExceededError("the deadline passed before the request was queued");
+  }
+  if (absl::Status s = AdmitByDeadline(tokenized, total_tokens, call.deadline); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = worker_->Schedule(std::move(tasks)); !s.ok()) {
+    if (metrics_ != nullptr) {
+      metrics_->Rejected(absl::IsResourceExhausted(s) ? "queue_full"
+                         : absl::IsUnavailable(s)     ? "shutdown"
+                                                      : "invalid");
+    }
+    return s;
+  }
+  if (metrics_ != nullptr) {
+    BatchQueue::Stats stats = worker_->stats();
+    metrics_->SetQueueDepth(stats.queued_requests, stats.queued_tokens);
+  }
+  // Wait; the watcher thread ends the wait if the client goes away.
+  const int64_t watch =
+      call.is_cancelled ? watcher_->Add(call.is_cancelled, [request] { request->Gone(); }) : -1;
+  request->done.WaitForNotification();
+  if (watch >= 0) watcher_->Remove(watch);
+  if (request->client_gone.load()) {
+    if (clock_->Now() >= call.deadline) {
+      // gRPC cancels a call at its deadline: the queue drops the tasks as
+      // expired (and counts them so) the next time it looks.
+      worker_->Wake();
+      return absl::DeadlineExceededError("the deadline passed while the request was queued");
+    }
+    cancelled->store(true);
+    worker_->Wake();  // so the queue drops the tasks now
+    return absl::CancelledError("the client cancelled the call");
+  }
+  absl::MutexLock lock(&request->mu);
+  if (!request->status.ok()) return request->status;
+  for (Embedding& e : request->results) {
+    TruncateAndNormalize(&e.values, options.dimensions(), options.normalize());
+  }
+  *out = std::move(request->results);
+  usage->set_prompt_tokens(total_tokens);
+  usage->set_total_tokens(total_tokens);
+  timing->set_tokenize_ms(Ms(tokenized - start));
+  timing->set_queue_ms(Ms(request->max_queue));
+  timing->set_inference_ms(Ms(request->max_inference));
+  timing->set_total_ms(Ms(clock_->Now() - start));
+  return absl::OkStatus();
+}
+
+void EmbeddingEngine::ProcessBatch(EmbedBatch batch) {
+  const absl::Time started = clock_->Now();
+  const std::string& adapter = batch.key.adapter;
+  std::shared_ptr<LoraWeights> lora;
+  if (!adapter.empty()) {
+    absl::MutexLock lock(&adapters_mu_);
+    auto it = adapters_.find(adapter);
+    if (it != adapters_.end()) lora = it->second;
+  }
+  std::vector<PreparedInput> inputs;
+  std::vector<std::shared_ptr<EmbedWork>> works;
+  std::vector<absl::Time> enqueued;
+  for (auto& task : batch.tasks) {
+    std::shared_ptr<EmbedWork> work = std::move(task->work);
+    if (task->is_cancelled()) {
+      work->request->Fail(absl::CancelledError("the client cancelled the call"));
+      continue;
+    }
+    if (!adapter.empty() && lora == nullptr) {
+      work->request->Fail(absl::NotFoundError(
+          absl::StrCat("adapter '", adapter, "' was unloaded before the request ran")));
+      continue;
+    }
+    if (metrics_ != nullptr) metrics_->Queued(absl::ToDoubleSeconds(started - task->enqueued));
+    inputs.push_back(work->input);
+    works.push_back(std::move(work));
+    enqueued.push_back(task->enqueued);
+  }
+  if (inputs.empty()) return;
+  EncodeOptions encode;
+  encode.attention = options_.attention;
+  encode.pooling = static_cast<PoolingMode>(batch.key.pooling);
+  encode.lora = lora.get();
+  auto embeddings = encoder_->EncodePrepared(inputs, encode);
+  if (options_.debug_batch_delay > absl::ZeroDuration()) {
+    absl::SleepFor(options_.debug_batch_delay - (clock_->Now() - started));
+  }
+  const absl::Time finished = clock_->Now();
+  int64_t real_tokens = 0, longest = 0;
+  for (const PreparedInput& in : inputs) {
+    real_tokens += static_cast<int64_t>(in.ids.size());
+    longest = std::max<int64_t>(longest, static_cast<int64_t>(in.ids.size()));
+  }
+  admission_.RecordBatch(started, finished, real_tokens, worker_->stats().queued_requests > 0);
+  if (metrics_ != nullptr) {
+    metrics_->Batch(absl::ToDoubleSeconds(finished - started), static_cast<int64_t>(inputs.size()),
+                    real_tokens, longest * static_cast<int64_t>(inputs.size()));
+    // (Resident memory is refreshed by server_main every few seconds, not
+    // here: reading /proc per batch is work on the device thread.)
+    if (auto bytes = DeviceMemoryInUse(encoder_->transformer().device())) {
+      metrics_->SetDeviceMemory(*bytes);
+    }
+  }
+  for (size_t i = 0; i < works.size(); ++i) {
+    if (!embeddings.ok()) {
+      works[i]->request->Fail(embeddings.status());
+    } else {
+      works[i]->request->Complete(works[i]->index, std::move((*embeddings)[i]),
+                                  started - enqueued[i], finished - started);
+    }
+  }
+}
+
+absl::StatusOr<v1::EmbedResponse> EmbeddingEngine::Embed(const v1::EmbedRequest& request,
+                                                         const CallContext& call) {
+  std::vector<Embedding> embeddings;
+  v1::EmbedResponse response;
+  if (auto s = RunInputs(request.inputs(), request.options(), call, &embeddings,
+                         response.mutable_usage(), response.mutable_timing());
+      !s.ok()) {
+    return s;
+  }
+  response.set_request_id(request.request_id());
+  for (Embedding& e : embeddings) {
+    v1::Embedding* out = response.add_embeddings();
+    out->set_tokens(static_cast<uint32_t>(e.tokens));
+    switch (request.options().encoding()) {
+      case v1::ENCODING_INT8: {
+        float scale = 0;
+        out->set_packed(QuantizeInt8(e.values, &scale));
+        out->set_scale(scale);
+        break;
+      }
+      case v1::ENCODING_BINARY:
+        out->set_packed(PackBinary(e.values));
+        break;
+      default:
+        out->mutable_values()->Add(e.values.begin(), e.values.end());
+        break;
+    }
+  }
+  return response;
+}
+
+absl::StatusOr<v1::SimilarityResponse> EmbeddingEngine::Similarity(
+    const v1::SimilarityRequest& request, const CallContext& call) {
+  const bool has_query = request.has_query();
+  if (has_query == (request.pairs_size() > 0)) {
+    return absl::InvalidArgumentError("give either pairs, or a query with candidates");
+  }
+  if (has_query && request.candidates().empty()) {
+    return absl::InvalidArgumentError("query given without candidates");
+  }
+  google::protobuf::RepeatedPtrField<v1::EmbedInput> inputs;
+  if (has_query) {
+    *inputs.Add() = request.query();
+    for (const auto& c : request.candidates()) *inputs.Add() = c;
+  } else {
+    for (const auto& p : request.pairs()) {
+      *inputs.Add() = p.a();
+      *inputs.Add() = p.b();
+    }
+  }
+  std::vector<Embedding> embeddings;
+  v1::SimilarityResponse response;
+  if (auto s = RunInputs(inputs, request.options(), call, &embeddings, response.mutable_usage(),
+                         response.mutable_timing());
+      !s.ok()) {
+    return s;
+  }
+  if (has_query) {
+    std::vector<std::pair<float, uint32_t>> ranked;
+    for (size_t i = 1; i < embeddings.size(); ++i) {
+      const float score = Cosine(embeddings[0].values, embeddings[i].values);
+      response.add_scores(score);
+      ranked.emplace_back(score, static_cast<uint32_t>(i - 1));
+    }
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    const size_t k = request.top_k() > 0 ? std::min<size_t>(request.top_k(), ranked.size())
+                                         : ranked.size();
+    for (size_t i = 0; i < k; ++i) {
+      auto* r = response.add_ranking();
+      r->set_index(ranked[i].second);
+      r->set_score(ranked[i].first);
+    }
+  } else {
+    for (size_t i = 0; i + 1 < embeddings.size(); i += 2) {
+      response.add_scores(Cosine(embeddings[i].values, embeddings[i + 1].values));
+    }
+  }
+  return response;
+}
+
+absl::StatusOr<v1::TokenizeResponse> EmbeddingEngine::Tokenize(
+    const v1::TokenizeRequest& request) const {
+  if (request.inputs().empty()) return absl::InvalidArgumentError("inputs is empty");
+  if (request.inputs_size() > options_.max_inputs_per_request) {
+    return absl::InvalidArgumentError(absl::StrCat("request has ", request.inputs_size(),
+                                                   " inputs; max_inputs_per_request is ",
+                                                   options_.max_inputs_per_request));
+  }
+  const Tokenizer& tok = encoder_->tokenizer();
+  v1::TokenizeResponse response;
+  for (const v1::EmbedInput& in : request.inputs()) {
+    // What the model sees: "{instruction} {text}", as Prepare builds it.
+    const std::string full = ModelText({in.text(), in.instruction()});
+    auto* tokens = response.add_tokens();
+    for (int32_t id : tok.Encode(full, request.add_special_tokens())) {
+      tokens->add_ids(id);
+      tokens->add_pieces(tok.IdToPiece(id));
+    }
+  }
+  return response;
+}
+
+v1::InfoResponse EmbeddingEngine::Info() const {
+  const ModelConfig& c = encoder_->transformer().config();
+  v1::InfoResponse info;
+  info.set_model_id(options_.model_id);
+  info.set_architecture(c.architecture);
+  info.set_hidden_size(static_cast<uint32_t>(c.hidden_size));
+  info.set_num_layers(static_cast<uint32_t>(c.num_layers));
+  info.set_dtype(DtypeName(encoder_->transformer().dtype()));
+  info.set_device(encoder_->transformer().device().str());
+  info.set_attention(options_.attention == AttentionMode::kCausal ? "causal" : "bidirectional");
+  info.set_default_pooling(PoolingModeName(encoder_->default_pooling()));
+  info.set_max_input_tokens(static_cast<uint32_t>(max_input_tokens_));
+  info.set_max_batch_tokens(static_cast<uint32_t>(options_.worker.queue.max_batch_tokens));
+  info.set_max_batch_requests(static_cast<uint32_t>(options_.worker.queue.max_batch_requests));
+  for (const std::string& name : AdapterNames()) info.add_adapters(name);
+  info.set_version(options_.version);
+  info.set_format(encoder_->model().format);
+  return info;
+}
+
+absl::Status EmbeddingEngine::AdmitByDeadline(absl::Time now, int64_t own_tokens,
+                                              absl::Time deadline) {
+  absl::Status s =
+      admission_.AdmitByDeadline(now, worker_->stats().queued_tokens, own_tokens, deadline);
+  if (!s.ok() && metrics_ != nullptr) metrics_->Rejected("deadline_unmeetable");
+  return s;
+}
+
+absl::Status EmbeddingEngine::RunOnWorker(std::function<absl::Status()> fn) {
+  if (shutting_down_.load()) return absl::UnavailableError("the server is shutting down");
+  auto result = std::make_shared<absl::Status>();
+  auto done = std::make_shared<absl::Notification>();
+  {
+    absl::MutexLock lock(&control_mu_);
+    control_.push_back([fn = std::move(fn), result, done]() {
+      if (!done->HasBeenNotified()) {
+        *result = fn();
+        done->Notify();
+      }
+    });
+  }
+  worker_->Wake();
+  done->WaitForNotification();
+  return *result;
+}
+
+bool EmbeddingEngine::RunControlWork(absl::Time next_batch_at) {
+  std::function<void()> fn;
+  std::shared_ptr<DeviceWorker::IdleWork> background;
+  {
+    absl::MutexLock lock(&control_mu_);
+    if (control_.empty()) {
+      background = background_;
+    } else {
+      fn = std::move(control_.front());
+      control_.erase(control_.begin());
+    }
+  }
+  if (fn) {
+    fn();
+    return true;
+  }
+  return background != nullptr && (*background)(next_batch_at);
+}
+
+void EmbeddingEngine::SetBackgroundWork(DeviceWorker::IdleWork work) {
+  {
+    absl::MutexLock lock(&control_mu_);
+    background_ = work ? std::make_shared<DeviceWorker::IdleWork>(std::move(work)) : nullptr;
+  }
+  worker_->Wake();
+}
+
+absl::StatusOr<std::string> EmbeddingEngine::AdapterPath(const std::string& name) const {
+  absl::MutexLock lock(&adapters_mu_);
+  auto it = adapter_paths_.find(name);
+  if (it == adapter_paths_.end()) {
+    return absl::NotFoundError(absl::StrCat("adapter '", name, "' is not loaded"));
+  }
+  return it->second;
+}
+
+absl::Status EmbeddingEngine::LoadAdapter(const std::string& name, const std::string& path) {
+  if (!ValidAdapterName(name)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "adapter name '", name, "' must be 1-128 characters of letters, digits, '-', '_', '.'"));
+  }
+  {
+    absl::MutexLock lock(&adapters_mu_);
+    if (adapters_.count(name) != 0) {
+      return absl::AlreadyExistsError(absl::StrCat("adapter '", name, "' is already loaded"));
+    }
+  }
+  // Tensors are created on the device worker, between batches.
+  return RunOnWorker([this, name, path]() -> absl::Status {
+    const Transformer& t = encoder_->transformer();
+    absl::StatusOr<LoraWeights> lora;
+    try {
+      lora = LoadLoraAdapter(path, t.config(), t.device(), t.dtype());
+    } catch (const std::exception& e) {
+      return ExceptionStatus(e, absl::StrCat("loading adapter ", path));
+    }
+    if (!lora.ok()) return lora.status();
+    absl::MutexLock lock(&adapters_mu_);
+    if (adapters_.count(name) != 0) {
+      return absl::AlreadyExistsError(absl::StrCat("adapter '", name, "' is already loaded"));
+    }
+    adapters_[name] = std::make_shared<LoraWeights>(std::move(*lora));
+    adapter_paths_[name] = path;
+    if (metrics_ != nullptr) metrics_->SetAdaptersLoaded(static_cast<int64_t>(adapters_.size()));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status EmbeddingEngine::UnloadAdapter(const std::string& name) {
+  return RunOnWorker([this, name]() -> absl::Status {
+    absl::MutexLock lock(&adapters_mu_);
+    if (adapters_.erase(name) == 0) {
+      return absl::NotFoundError(absl::StrCat("adapter '", name, "' is not loaded"));
+    }
+    adapter_paths_.erase(name);
+    if (metrics_ != nullptr) metrics_->SetAdaptersLoaded(static_cast<int64_t>(adapters_.size()));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status EmbeddingEngine::Warmup() {
+  google::protobuf::RepeatedPtrField<v1::EmbedInput> inputs;
+  inputs.Add()->set_text("Warm-up: the first forward pass allocates and initialises.");
+  v1::EmbedOptions options;
+  options.set_truncate(v1::TRUNCATE_END);  // whatever max_input_tokens is
+  std::vector<Embedding> out;
+  v1::Usage usage;
+  v1::Timing timing;
+  CallContext call;
+  call.method = "warmup";
+  return RunInputs(inputs, options, call, &out, &usage, &timing);
+}
+
+}  // namespace llm2vec

@@ -1,0 +1,172 @@
+#include "server/service/embedding_service.h"
+
+#include <deque>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "server/service/status_codes.h"
+
+namespace llm2vec {
+namespace {
+
+absl::Time ToAbslTime(std::chrono::system_clock::time_point t) {
+  if (t == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
+  return absl::FromChrono(t);
+}
+
+}  // namespace
+
+EmbeddingService::EmbeddingService(Metrics* metrics, const Options& options)
+    : metrics_(metrics), options_(options) {}
+
+namespace {
+const absl::Status kLoading = absl::UnavailableError("the model is still loading");
+}  // namespace
+
+CallContext EmbeddingService::MakeCall(grpc::ServerContext* context, const char* method) const {
+  CallContext call;
+  call.deadline = ToAbslTime(context->deadline());
+  call.is_cancelled = [context]() { return context->IsCancelled(); };
+  call.method = method;
+  return call;
+}
+
+grpc::Status EmbeddingService::Finish(const char* method, absl::Time start,
+                                      const absl::Status& status) {
+  return FinishCall(metrics_, method, start, status);
+}
+
+grpc::Status EmbeddingService::Embed(grpc::ServerContext* context,
+                                     const v1::EmbedRequest* request,
+                                     v1::EmbedResponse* response) {
+  const absl::Time start = absl::Now();
+  if (engine() == nullptr) return Finish("Embed", start, kLoading);
+  auto result = engine()->Embed(*request, MakeCall(context, "Embed"));
+  if (result.ok()) *response = std::move(*result);
+  return Finish("Embed", start, result.status());
+}
+
+grpc::Status EmbeddingService::EmbedStream(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::EmbedResponse, v1::EmbedRequest>* stream) {
+  const absl::Time start = absl::Now();
+  if (engine() == nullptr) return Finish("EmbedStream", start, kLoading);
+  // This thread reads and starts each request on a runner thread; the
+  // writer thread sends the results in request order. At most
+  // max_stream_in_flight requests are pending; reading pauses beyond that.
+  // After the first error, nothing more is read or written and the stream
+  // ends with that error.
+  struct Pending {
+    absl::StatusOr<v1::EmbedResponse> result = absl::UnknownError("pending");
+    absl::Notification done;
+    std::thread runner;
+  };
+  absl::Mutex mu;
+  absl::CondVar changed;
+  std::deque<std::shared_ptr<Pending>> pending;  // guarded by mu
+  bool reading_done = false;                     // guarded by mu
+  absl::Status failure;                          // guarded by mu
+  std::thread writer([&]() {
+    while (true) {
+      std::shared_ptr<Pending> head;
+      {
+        absl::MutexLock lock(&mu);
+        while (pending.empty() && !reading_done) changed.Wait(&mu);
+        if (pending.empty()) return;
+        head = pending.front();
+      }
+      head->done.WaitForNotification();
+      head->runner.join();
+      absl::Status status = head->result.status();
+      bool failed;
+      {
+        absl::MutexLock lock(&mu);
+        failed = !failure.ok();
+      }
+      if (status.ok() && !failed && !stream->Write(*head->result)) {
+        status = absl::CancelledError("the client stopped reading the stream");
+      }
+      absl::MutexLock lock(&mu);
+      if (!status.ok() && failure.ok()) failure = status;
+      pending.pop_front();
+      changed.SignalAll();
+    }
+  });
+  while (true) {
+    {
+      absl::MutexLock lock(&mu);
+      while (static_cast<int>(pending.size()) >= options_.max_stream_in_flight && failure.ok()) {
+        changed.Wait(&mu);
+      }
+      if (!failure.ok()) break;
+    }
+    v1::EmbedRequest request;
+    if (!stream->Read(&request)) break;
+    auto p = std::make_shared<Pending>();
+    p->runner = std::thread([this, p, request = std::move(request),
+                             call = MakeCall(context, "EmbedStream")]() {
+      p->result = engine()->Embed(request, call);
+      p->done.Notify();
+    });
+    absl::MutexLock lock(&mu);
+    pending.push_back(std::move(p));
+    changed.SignalAll();
+  }
+  {
+    absl::MutexLock lock(&mu);
+    reading_done = true;
+    changed.SignalAll();
+  }
+  writer.join();
+  absl::MutexLock lock(&mu);
+  return Finish("EmbedStream", start, failure);
+}
+
+grpc::Status EmbeddingService::Similarity(grpc::ServerContext* context,
+                                          const v1::SimilarityRequest* request,
+                                          v1::SimilarityResponse* response) {
+  const absl::Time start = absl::Now();
+  if (engine() == nullptr) return Finish("Similarity", start, kLoading);
+  auto result = engine()->Similarity(*request, MakeCall(context, "Similarity"));
+  if (result.ok()) *response = std::move(*result);
+  return Finish("Similarity", start, result.status());
+}
+
+grpc::Status EmbeddingService::Tokenize(grpc::ServerContext* /*context*/,
+                                        const v1::TokenizeRequest* request,
+                                        v1::TokenizeResponse* response) {
+  const absl::Time start = absl::Now();
+  if (engine() == nullptr) return Finish("Tokenize", start, kLoading);
+  auto result = engine()->Tokenize(*request);
+  if (result.ok()) *response = std::move(*result);
+  return Finish("Tokenize", start, result.status());
+}
+
+grpc::Status EmbeddingService::Info(grpc::ServerContext* /*context*/,
+                                    const v1::InfoRequest* /*request*/,
+                                    v1::InfoResponse* response) {
+  const absl::Time start = absl::Now();
+  if (engine() == nullptr) return Finish("Info", start, kLoading);
+  *response = engine()->Info();
+  return Finish("Info", start, absl::OkStatus());
+}
+
+grpc::Status EmbeddingService::LoadAdapter(grpc::ServerContext* /*context*/,
+                                           const v1::LoadAdapterRequest* request,
+                                           v1::LoadAdapterResponse* /*response*/) {
+  const absl::Time start = absl::Now();
+  if (engine() == nullptr) return Finish("LoadAdapter", start, kLoading);
+  return Finish("LoadAdapter", start, engine()->LoadAdapter(request->name(), request->path()));
+}
+
+grpc::Status EmbeddingService::UnloadAdapter(grpc::ServerContext* /*context*/,
+                                             const v1::UnloadAdapterRequest* request,
+                                             v1::UnloadAdapterResponse* /*response*/) {
+  const absl::Time start = absl::Now();
+  if (engine() == nullptr) return Finish("UnloadAdapter", start, kLoading);
+  return Finish("UnloadAdapter", start, engine()->UnloadAdapter(request->name()));
+}
+
+}  // namespace llm2vec

@@ -1,0 +1,727 @@
+#include "server/training/training_manager.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/atomic_dir.h"
+#include "common/mapped_file.h"
+#include "model/train/trainer.h"
+#include "proto/wire_names.h"
+#include "server/service/embedding_engine.h"
+
+namespace llm2vec {
+namespace {
+
+// Watch events kept for watchers that are behind.
+constexpr size_t kMaxEvents = 4096;
+
+int64_t NowUnixMs() { return absl::ToUnixMillis(absl::Now()); }
+
+void LogLine(const std::string& message) {
+  std::cerr << "llm2vec-server: training: " << message << std::endl;
+}
+
+absl::StatusOr<Objective> ObjectiveOf(v1::Objective objective) {
+  switch (objective) {
+    case v1::OBJECTIVE_MNTP:
+      return Objective::kMntp;
+    case v1::OBJECTIVE_SIMCSE:
+      return Objective::kSimCse;
+    case v1::OBJECTIVE_SUPERVISED:
+      return Objective::kSupervised;
+    default:
+      return absl::InvalidArgumentError(absl::StrCat(
+          "objective ", static_cast<int>(objective), " must be one of mntp, simcse, supervised"));
+  }
+}
+
+// The trainer's options: the objective's defaults, then what the request sets.
+TrainerOptions ResolveOptions(Objective objective, const v1::Hyperparameters& h,
+                              const TrainingManager::Options& server) {
+  TrainerOptions o = TrainerOptions::Defaults(objective);
+  if (h.has_steps()) o.steps = h.steps();
+  if (h.has_batch_size()) o.batch_size = h.batch_size();
+  if (h.has_grad_accum()) o.grad_accum = h.grad_accum();
+  if (h.has_max_length()) o.max_length = h.max_length();
+  if (h.has_learning_rate()) o.lr = h.learning_rate();
+  if (h.has_warmup_steps()) o.warmup_steps = h.warmup_steps();
+  if (h.has_weight_decay()) o.weight_decay = h.weight_decay();
+  if (h.has_max_grad_norm()) o.max_grad_norm = h.max_grad_norm();
+  if (h.has_seed()) o.seed = h.seed();
+  if (h.has_mask_ratio()) o.mask.mask_ratio = h.mask_ratio();
+  if (h.has_all_mask()) o.mask.all_mask = h.all_mask();
+  if (h.has_scale()) o.scale = h.scale();
+  if (h.has_attention_dropout()) o.attention_dropout = h.attention_dropout();
+  if (h.has_lora_r()) o.lora.r = h.lora_r();
+  if (h.has_lora_alpha()) o.lora.lora_alpha = h.lora_alpha();
+  if (h.has_lora_dropout()) o.lora.lora_dropout = h.lora_dropout();
+  if (h.has_gradient_checkpointing()) o.gradient_checkpointing = h.gradient_checkpointing();
+  o.checkpoint_every = h.has_checkpoint_every() ? h.checkpoint_every() : server.checkpoint_every;
+  o.keep_checkpoints = server.keep_checkpoints;
+  o.num_threads = server.num_threads;
+  return o;
+}
+
+// Every hyperparameter set to the value the job uses.
+void FillHyperparameters(const TrainerOptions& o, v1::Hyperparameters* h) {
+  h->set_steps(o.steps);
+  h->set_batch_size(o.batch_size);
+  h->set_grad_accum(o.grad_accum);
+  h->set_max_length(o.max_length);
+  h->set_learning_rate(o.lr);
+  h->set_warmup_steps(o.warmup_steps);
+  h->set_weight_decay(o.weight_decay);
+  h->set_max_grad_norm(o.max_grad_norm);
+  h->set_seed(o.seed);
+  h->set_mask_ratio(o.mask.mask_ratio);
+  h->set_all_mask(o.mask.all_mask);
+  h->set_scale(o.scale);
+  h->set_attention_dropout(o.attention_dropout);
+  h->set_lora_r(o.lora.r);
+  h->set_lora_alpha(o.lora.lora_alpha);
+  h->set_lora_dropout(o.lora.lora_dropout);
+  h->set_checkpoint_every(o.checkpoint_every);
+  h->set_gradient_checkpointing(o.gradient_checkpointing);
+}
+
+// An adapter name that is also a safe folder name under adapter_root.
+bool ValidFolderName(const std::string& name) {
+  return ValidAdapterName(name) && name.front() != '.';
+}
+
+std::string JoinPath(const std::string& a, const std::string& b) {
+  if (a.empty() || a.back() == '/') return a + b;
+  return absl::StrCat(a, "/", b);
+}
+
+absl::StatusOr<std::string> RealPath(const std::string& path, const std::string& what) {
+  char buffer[PATH_MAX];
+  if (realpath(path.c_str(), buffer) == nullptr) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return absl::NotFoundError(absl::StrCat(what, " ", path, " does not exist"));
+    }
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot resolve ", what, " ", path, ": ", std::strerror(errno)));
+  }
+  return std::string(buffer);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ConfinedPath(const std::string& root, const std::string& relative,
+                                         const std::string& what) {
+  if (relative.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
+  if (relative.front() == '/') {
+    return absl::InvalidArgumentError(absl::StrCat(what, " '", relative,
+                                                   "' must be relative to ", root));
+  }
+  for (absl::string_view part : absl::StrSplit(relative, '/')) {
+    if (part == "..") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " '", relative, "' must not contain '..'"));
+    }
+  }
+  auto real_root = RealPath(root, "root folder");
+  if (!real_root.ok()) return real_root.status();
+  auto real = RealPath(JoinPath(root, relative), what);
+  if (!real.ok()) return real.status();
+  if (real->compare(0, real_root->size(), *real_root) != 0 ||
+      (real->size() > real_root->size() && (*real)[real_root->size()] != '/' &&
+       real_root->back() != '/')) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " '", relative, "' resolves to ", *real, ", outside ", *real_root));
+  }
+  return *real;
+}
+
+struct TrainingManager::Active {
+  enum class Phase { kPreparing, kRunning, kEnded };
+  enum class Outcome { kNone, kSucceeded, kFailed, kCancelled, kInterrupted };
+  v1::Job job;
+  std::unique_ptr<Trainer> trainer;
+  Phase phase = Phase::kPreparing;
+  Outcome outcome = Outcome::kNone;
+  bool cancel = false;   // asked while a unit ran
+  bool in_unit = false;  // the worker is inside trainer->MicroStep()
+  std::string error;
+};
+
+absl::StatusOr<std::unique_ptr<TrainingManager>> TrainingManager::Create(const Options& options,
+                                                                         Host host,
+                                                                         Metrics* metrics) {
+  if (options.state_dir.empty()) return absl::InvalidArgumentError("training needs a state folder");
+  for (const std::string& dir : {options.state_dir, options.adapter_root, options.data_root}) {
+    if (dir.empty()) continue;
+    if (auto s = MakeDirs(dir); !s.ok()) return s;
+  }
+  auto store = JobStore::Open(JoinPath(options.state_dir, "jobs.db"));
+  if (!store.ok()) return store.status();
+  std::unique_ptr<TrainingManager> m(
+      new TrainingManager(options, std::move(host), metrics, std::move(*store)));
+  if (auto s = m->Recover(); !s.ok()) return s;
+  m->RefreshJobCounts();
+  m->runner_ = std::thread([p = m.get()] { p->RunnerLoop(); });
+  return m;
+}
+
+TrainingManager::TrainingManager(Options options, Host host, Metrics* metrics,
+                                 std::unique_ptr<JobStore> store)
+    : options_(std::move(options)),
+      host_(std::move(host)),
+      metrics_(metrics),
+      store_(std::move(store)) {}
+
+TrainingManager::~TrainingManager() { Shutdown(); }
+
+absl::Status TrainingManager::Recover() {
+  auto queued = store_->ListOldestFirst({v1::JOB_STATE_QUEUED});
+  if (!queued.ok()) return queued.status();
+  auto running = store_->ListOldestFirst({v1::JOB_STATE_RUNNING});
+  if (!running.ok()) return running.status();
+  for (v1::Job& job : *running) {
+    job.set_state(v1::JOB_STATE_INTERRUPTED);
+    job.set_error(absl::StrCat("the server stopped while the job ran (step ", job.step(),
+                               "); its last checkpoint is at step ", job.checkpoint_step()));
+    Record(job, v1::JobEvent::KIND_STATE, "interrupted", job.error());
+  }
+  absl::MutexLock lock(&mu_);
+  if (options_.resume_interrupted) {
+    auto interrupted = store_->ListOldestFirst({v1::JOB_STATE_INTERRUPTED});
+    if (!interrupted.ok()) return interrupted.status();
+    for (v1::Job& job : *interrupted) {
+      job.set_state(v1::JOB_STATE_QUEUED);
+      Record(job, v1::JobEvent::KIND_STATE, "requeued", "resuming after a restart");
+      queue_.push_back(job.id());
+      LogLine(absl::StrCat(job.id(), " was interrupted; it resumes from its last checkpoint"));
+    }
+  }
+  for (const v1::Job& job : *queued) queue_.push_back(job.id());
+  return absl::OkStatus();
+}
+
+void TrainingManager::Record(const v1::Job& job, v1::JobEvent::Kind kind,
+                             const std::string& history_kind, const std::string& message) {
+  if (auto s = store_->Update(job); !s.ok()) LogLine(std::string(s.message()));
+  JobEventRecord line;
+  line.unix_ms = NowUnixMs();
+  line.kind = history_kind;
+  line.step = job.step();
+  line.loss = job.loss();
+  line.message = message;
+  if (auto s = store_->AddEvent(job.id(), line); !s.ok()) LogLine(std::string(s.message()));
+  absl::MutexLock lock(&events_mu_);
+  v1::JobEvent event;
+  event.set_kind(kind);
+  *event.mutable_job() = job;
+  events_.push_back(std::move(event));
+  while (events_.size() > kMaxEvents) {
+    events_.pop_front();
+    ++first_event_seq_;
+  }
+  events_cv_.SignalAll();
+}
+
+void TrainingManager::RefreshJobCounts() {
+  if (metrics_ == nullptr) return;
+  auto jobs = store_->List({}, 0);
+  if (!jobs.ok()) return;
+  std::map<std::string, int64_t> counts;
+  for (v1::JobState s : {v1::JOB_STATE_QUEUED, v1::JOB_STATE_RUNNING, v1::JOB_STATE_SUCCEEDED,
+                         v1::JOB_STATE_FAILED, v1::JOB_STATE_CANCELLED,
+                         v1::JOB_STATE_INTERRUPTED}) {
+    counts[JobStateName(s)] = 0;
+  }
+  for (const v1::Job& job : *jobs) ++counts[JobStateName(job.state())];
+  for (const auto& [state, count] : counts) metrics_->SetTrainingJobs(state, count);
+}
+
+absl::StatusOr<std::string> TrainingManager::BaseAdapterDir(const std::string& name) const {
+  if (host_.adapter_path) {
+    auto loaded = host_.adapter_path(name);
+    if (loaded.ok()) return loaded;
+  }
+  if (!ValidFolderName(name)) {
+    return absl::InvalidArgumentError(absl::StrCat("base_adapter '", name, "' is not a valid name"));
+  }
+  const std::string dir = JoinPath(options_.adapter_root, name);
+  if (!IsDirectory(dir)) {
+    return absl::NotFoundError(absl::StrCat("base_adapter '", name, "' is neither loaded nor a folder in ",
+                                            options_.adapter_root));
+  }
+  return dir;
+}
+
+absl::Status TrainingManager::CheckOutputFree(const std::string& name,
+                                              const std::string& except_job) const {
+  const std::string dir = JoinPath(options_.adapter_root, name);
+  if (PathExists(dir)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("output_adapter '", name, "': ", dir, " already exists"));
+  }
+  if (host_.adapter_path && host_.adapter_path(name).ok()) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("output_adapter '", name, "': an adapter with that name is loaded"));
+  }
+  auto pending = store_->List({v1::JOB_STATE_QUEUED, v1::JOB_STATE_RUNNING}, 0);
+  if (!pending.ok()) return pending.status();
+  for (const v1::Job& job : *pending) {
+    if (job.id() != except_job && job.request().output_adapter() == name) {
+      return absl::AlreadyExistsError(absl::StrCat("output_adapter '", name, "': job ", job.id(),
+                                                   " (", JobStateName(job.state()),
+                                                   ") already writes it"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Job> TrainingManager::Submit(const v1::TrainRequest& request) {
+  absl::MutexLock submit(&submit_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::UnavailableError("the server is shutting down");
+  }
+  auto objective = ObjectiveOf(request.objective());
+  if (!objective.ok()) return objective.status();
+  const std::string& name = request.output_adapter();
+  if (!ValidFolderName(name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("output_adapter '", name,
+                     "' must be 1-128 letters, digits, '-', '_' or '.', not starting with '.'"));
+  }
+  if (auto s = CheckOutputFree(name, ""); !s.ok()) return s;
+  auto data = ConfinedPath(options_.data_root, request.data_path(), "data_path");
+  if (!data.ok()) return data.status();
+  struct stat st;
+  if (stat(data->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("data_path '", request.data_path(), "' is not a regular file"));
+  }
+  if (st.st_size > options_.max_data_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "data_path '", request.data_path(), "' is ", st.st_size,
+        " bytes, over the server's limit of ", options_.max_data_bytes, " (--max-training-data-bytes)"));
+  }
+  if (!request.base_adapter().empty()) {
+    if (auto base = BaseAdapterDir(request.base_adapter()); !base.ok()) return base.status();
+  }
+  TrainerOptions o = ResolveOptions(*objective, request.hyperparameters(), options_);
+  o.data_path = *data;
+  o.checkpoint_dir = JoinPath(options_.state_dir, "jobs");
+  if (auto s = ValidateTrainerOptions(o); !s.ok()) return s;
+  if (o.steps > options_.max_steps) {
+    return absl::InvalidArgumentError(absl::StrCat("steps ", o.steps,
+                                                   " is over the server's limit of ",
+                                                   options_.max_steps, " (--max-training-steps)"));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (static_cast<int64_t>(queue_.size()) >= options_.max_queued_jobs) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          queue_.size(), " training jobs are queued, the server's limit (--max-queued-jobs)"));
+    }
+  }
+  v1::Job job;
+  job.set_state(v1::JOB_STATE_QUEUED);
+  *job.mutable_request() = request;
+  FillHyperparameters(o, job.mutable_request()->mutable_hyperparameters());
+  job.set_total_steps(o.steps);
+  job.set_created_unix_ms(NowUnixMs());
+  if (auto s = store_->Insert(&job); !s.ok()) return s;
+  Record(job, v1::JobEvent::KIND_STATE, "submitted", "");
+  LogLine(absl::StrCat(job.id(), " queued: ", ObjectiveName(*objective), " on ",
+                       request.data_path(), " -> adapter ", name, ", ", o.steps, " steps"));
+  {
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(job.id());
+    runner_cv_.SignalAll();
+  }
+  RefreshJobCounts();
+  return job;
+}
+
+absl::StatusOr<v1::Job> TrainingManager::Get(const std::string& id) const {
+  return store_->Get(id);
+}
+
+absl::StatusOr<std::vector<v1::Job>> TrainingManager::List(const std::vector<v1::JobState>& states,
+                                                           int limit) const {
+  return store_->List(states, limit > 0 ? limit : 100);
+}
+
+absl::StatusOr<v1::Job> TrainingManager::Cancel(const std::string& id) {
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+      if (*it != id) continue;
+      queue_.erase(it);
+      auto job = store_->Get(id);
+      if (!job.ok()) return job.status();
+      job->set_state(v1::JOB_STATE_CANCELLED);
+      job->set_finished_unix_ms(NowUnixMs());
+      Record(*job, v1::JobEvent::KIND_STATE, "cancelled", "cancelled while queued");
+      RefreshJobCounts();
+      return *job;
+    }
+    if (active_ != nullptr && active_->job.id() == id) {
+      if (active_->phase == Active::Phase::kEnded) return active_->job;
+      if (active_->in_unit || active_->phase == Active::Phase::kPreparing) {
+        active_->cancel = true;
+      } else {
+        active_->phase = Active::Phase::kEnded;
+        active_->outcome = Active::Outcome::kCancelled;
+        runner_cv_.SignalAll();
+      }
+      return active_->job;
+    }
+  }
+  auto job = store_->Get(id);
+  if (!job.ok()) return job.status();
+  if (job->state() != v1::JOB_STATE_INTERRUPTED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", id, " is ", JobStateName(job->state()), "; only queued, running and "
+                     "interrupted jobs can be cancelled"));
+  }
+  job->set_state(v1::JOB_STATE_CANCELLED);
+  job->set_finished_unix_ms(NowUnixMs());
+  Record(*job, v1::JobEvent::KIND_STATE, "cancelled", "cancelled while interrupted");
+  RefreshJobCounts();
+  return *job;
+}
+
+absl::StatusOr<v1::Job> TrainingManager::Resume(const std::string& id) {
+  absl::MutexLock submit(&submit_mu_);
+  auto job = store_->Get(id);
+  if (!job.ok()) return job.status();
+  const v1::JobState state = job->state();
+  if (state != v1::JOB_STATE_INTERRUPTED && state != v1::JOB_STATE_FAILED &&
+      state != v1::JOB_STATE_CANCELLED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", id, " is ", JobStateName(state),
+                     "; only interrupted, failed and cancelled jobs can be resumed"));
+  }
+  if (auto s = CheckOutputFree(job->request().output_adapter(), id); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return absl::UnavailableError("the server is shutting down");
+  job->set_state(v1::JOB_STATE_QUEUED);
+  job->set_finished_unix_ms(0);
+  Record(*job, v1::JobEvent::KIND_STATE, "requeued", "resume requested");
+  queue_.push_back(id);
+  runner_cv_.SignalAll();
+  RefreshJobCounts();
+  return *job;
+}
+
+absl::StatusOr<v1::Job> TrainingManager::Snapshot(const std::string& id, uint64_t* cursor) const {
+  {
+    absl::MutexLock lock(&events_mu_);
+    *cursor = first_event_seq_ + events_.size();
+  }
+  return store_->Get(id);
+}
+
+std::vector<v1::JobEvent> TrainingManager::WaitForEvents(const std::string& id, uint64_t* cursor,
+                                                         absl::Time until) const {
+  std::vector<v1::JobEvent> out;
+  bool lost = false;
+  {
+    absl::MutexLock lock(&events_mu_);
+    while (true) {
+      const uint64_t end = first_event_seq_ + events_.size();
+      if (*cursor < first_event_seq_) {
+        lost = true;
+        *cursor = end;
+        break;
+      }
+      for (uint64_t seq = *cursor; seq < end; ++seq) {
+        const v1::JobEvent& e = events_[seq - first_event_seq_];
+        if (e.job().id() == id) out.push_back(e);
+      }
+      *cursor = end;
+      if (!out.empty()) break;
+      if (events_cv_.WaitWithDeadline(&events_mu_, until)) break;
+    }
+  }
+  if (lost) {
+    auto job = store_->Get(id);
+    if (job.ok()) {
+      v1::JobEvent e;
+      e.set_kind(v1::JobEvent::KIND_SNAPSHOT);
+      *e.mutable_job() = *job;
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+bool TrainingManager::RunUnit(absl::Time /*next_batch_at*/) {
+  Trainer* trainer = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    if (active_ == nullptr || active_->phase != Active::Phase::kRunning || stopping_) return false;
+    active_->in_unit = true;
+    trainer = active_->trainer.get();
+  }
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::optional<TrainProgress>> unit = trainer->MicroStep();
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  if (metrics_ != nullptr) metrics_->TrainingUnit(seconds);
+
+  Active::Outcome outcome = Active::Outcome::kNone;
+  std::string error;
+  std::optional<v1::Job> progressed;
+  std::string checkpoint;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!unit.ok()) {
+      outcome = Active::Outcome::kFailed;
+      error = std::string(unit.status().message());
+    } else if (unit->has_value()) {
+      const TrainProgress& p = **unit;
+      v1::Job& job = active_->job;
+      job.set_step(p.step);
+      job.set_loss(p.loss);
+      job.set_learning_rate(p.lr);
+      job.set_tokens_per_second(p.tokens_per_second);
+      job.set_eta_seconds(p.eta_seconds);
+      if (!p.checkpoint.empty()) {
+        job.set_checkpoint_path(p.checkpoint);
+        job.set_checkpoint_step(p.step);
+        checkpoint = p.checkpoint;
+      }
+      if (p.step >= p.total_steps) outcome = Active::Outcome::kSucceeded;
+      progressed = job;
+      if (metrics_ != nullptr) metrics_->TrainingStep(p.step, p.loss, p.tokens_per_second, p.tokens);
+    }
+  }
+  // Persisted before the runner may finish the job, so the final state is
+  // always the last write.
+  if (progressed.has_value()) {
+    if (!checkpoint.empty()) {
+      Record(*progressed, v1::JobEvent::KIND_CHECKPOINT, "checkpoint", checkpoint);
+    }
+    Record(*progressed, v1::JobEvent::KIND_PROGRESS, "progress", "");
+  }
+  absl::MutexLock lock(&mu_);
+  active_->in_unit = false;
+  if (active_->phase == Active::Phase::kRunning) {
+    if (outcome == Active::Outcome::kNone && active_->cancel) outcome = Active::Outcome::kCancelled;
+    if (outcome != Active::Outcome::kNone) {
+      active_->phase = Active::Phase::kEnded;
+      active_->outcome = outcome;
+      active_->error = error;
+    }
+  }
+  runner_cv_.SignalAll();
+  return true;
+}
+
+void TrainingManager::RunnerLoop() {
+  while (true) {
+    std::string next;
+    {
+      absl::MutexLock lock(&mu_);
+      while (!(stopping_ || (active_ != nullptr && active_->phase == Active::Phase::kEnded) ||
+               (active_ == nullptr && !queue_.empty()))) {
+        runner_cv_.Wait(&mu_);
+      }
+      if (stopping_ && active_ != nullptr && active_->phase == Active::Phase::kRunning) {
+        active_->phase = Active::Phase::kEnded;
+        active_->outcome = Active::Outcome::kInterrupted;
+      }
+      if (active_ == nullptr) {
+        if (stopping_) return;
+        next = queue_.front();
+        queue_.pop_front();
+        active_ = std::make_unique<Active>();
+        active_->job.set_id(next);
+      } else {
+        while (active_->in_unit) runner_cv_.Wait(&mu_);
+      }
+    }
+    if (!next.empty()) {
+      auto job = store_->Get(next);
+      if (!job.ok()) {
+        LogLine(std::string(job.status().message()));
+        absl::MutexLock lock(&mu_);
+        active_.reset();
+        continue;
+      }
+      StartJob(std::move(*job));
+    } else {
+      FinishJob();
+    }
+  }
+}
+
+void TrainingManager::StartJob(v1::Job job) {
+  job.set_state(v1::JOB_STATE_RUNNING);
+  job.clear_error();
+  if (job.started_unix_ms() == 0) job.set_started_unix_ms(NowUnixMs());
+  Record(job, v1::JobEvent::KIND_STATE, "started", "loading the model");
+  RefreshJobCounts();
+
+  auto prepare = [&]() -> absl::StatusOr<std::unique_ptr<Trainer>> {
+    const v1::TrainRequest& request = job.request();
+    auto objective = ObjectiveOf(request.objective());
+    if (!objective.ok()) return objective.status();
+    TrainerOptions o = ResolveOptions(*objective, request.hyperparameters(), options_);
+    auto data = ConfinedPath(options_.data_root, request.data_path(), "data_path");
+    if (!data.ok()) return data.status();
+    o.data_path = *data;
+    o.checkpoint_dir = JoinPath(JoinPath(JoinPath(options_.state_dir, "jobs"), job.id()),
+                                "checkpoints");
+    if (auto s = MakeDirs(o.checkpoint_dir); !s.ok()) return s;
+    LoadOptions load = options_.load;
+    if (!request.base_adapter().empty()) {
+      auto base = BaseAdapterDir(request.base_adapter());
+      if (!base.ok()) return base.status();
+      load.merge_adapters.push_back(*base);
+    } else {
+      // The frozen base is the served model itself: share its tensors.
+      load.shared_weights = options_.shared_weights;
+    }
+    auto model = LoadModel(options_.model, load);
+    if (!model.ok()) return model.status();
+    auto trainer = Trainer::Create(std::move(*model), o);
+    if (!trainer.ok()) return trainer.status();
+    auto latest = Trainer::LatestCheckpoint(o.checkpoint_dir);
+    if (latest.ok()) {
+      if (auto s = (*trainer)->Resume(*latest); !s.ok()) return s;
+      job.set_step((*trainer)->step());
+      job.set_checkpoint_path(*latest);
+      job.set_checkpoint_step((*trainer)->step());
+      job.set_resumes(job.resumes() + 1);
+      Record(job, v1::JobEvent::KIND_STATE, "resumed",
+             absl::StrCat("from the checkpoint at step ", (*trainer)->step()));
+      LogLine(absl::StrCat(job.id(), " resumed from ", *latest));
+    } else {
+      job.set_step(0);
+    }
+    return trainer;
+  };
+  absl::StatusOr<std::unique_ptr<Trainer>> trainer = prepare();
+
+  absl::MutexLock lock(&mu_);
+  active_->job = job;
+  if (!trainer.ok()) {
+    active_->phase = Active::Phase::kEnded;
+    active_->outcome = Active::Outcome::kFailed;
+    active_->error = std::string(trainer.status().message());
+    return;
+  }
+  active_->trainer = std::move(*trainer);
+  if (stopping_) {
+    active_->phase = Active::Phase::kEnded;
+    active_->outcome = Active::Outcome::kInterrupted;
+  } else if (active_->cancel) {
+    active_->phase = Active::Phase::kEnded;
+    active_->outcome = Active::Outcome::kCancelled;
+  } else {
+    active_->phase = Active::Phase::kRunning;
+    LogLine(absl::StrCat(job.id(), " running from step ", job.step(), " of ", job.total_steps()));
+    if (host_.wake_worker) host_.wake_worker();
+  }
+}
+
+void TrainingManager::FinishJob() {
+  std::unique_ptr<Trainer> trainer;
+  v1::Job job;
+  Active::Outcome outcome;
+  std::string error;
+  {
+    absl::MutexLock lock(&mu_);
+    trainer = std::move(active_->trainer);
+    job = active_->job;
+    outcome = active_->outcome;
+    error = active_->error;
+  }
+  const std::string job_dir = JoinPath(JoinPath(options_.state_dir, "jobs"), job.id());
+  std::string history;
+  switch (outcome) {
+    case Active::Outcome::kSucceeded: {
+      const std::string dir = JoinPath(options_.adapter_root, job.request().output_adapter());
+      absl::Status saved = trainer->SaveAdapter(dir);
+      if (!saved.ok()) {
+        job.set_state(v1::JOB_STATE_FAILED);
+        job.set_error(absl::StrCat("writing the adapter failed: ", saved.message()));
+        history = "failed";
+        break;
+      }
+      job.set_state(v1::JOB_STATE_SUCCEEDED);
+      job.set_adapter_path(dir);
+      job.set_eta_seconds(0);
+      history = "succeeded";
+      if (job.request().load_when_done() && host_.load_adapter) {
+        absl::Status loaded = host_.load_adapter(job.request().output_adapter(), dir);
+        job.set_adapter_loaded(loaded.ok());
+        if (!loaded.ok()) job.set_error(absl::StrCat("loading the adapter failed: ", loaded.message()));
+      }
+      break;
+    }
+    case Active::Outcome::kInterrupted: {
+      if (trainer != nullptr && !trainer->mid_step() && trainer->step() > job.checkpoint_step()) {
+        const std::string dir = JoinPath(JoinPath(job_dir, "checkpoints"),
+                                         absl::StrCat("checkpoint-", trainer->step()));
+        if (auto s = trainer->SaveCheckpoint(dir); s.ok()) {
+          job.set_checkpoint_path(dir);
+          job.set_checkpoint_step(trainer->step());
+          Record(job, v1::JobEvent::KIND_CHECKPOINT, "checkpoint", dir);
+        } else {
+          LogLine(std::string(s.message()));
+        }
+      }
+      job.set_state(v1::JOB_STATE_INTERRUPTED);
+      job.set_error(absl::StrCat("the server shut down at step ", job.step(),
+                                 "; it resumes from the checkpoint at step ",
+                                 job.checkpoint_step()));
+      history = "interrupted";
+      break;
+    }
+    case Active::Outcome::kCancelled:
+      job.set_state(v1::JOB_STATE_CANCELLED);
+      history = "cancelled";
+      break;
+    case Active::Outcome::kFailed:
+    case Active::Outcome::kNone:
+      job.set_state(v1::JOB_STATE_FAILED);
+      job.set_error(error.empty() ? "the job stopped without a result" : error);
+      history = "failed";
+      break;
+  }
+  if (job.state() != v1::JOB_STATE_INTERRUPTED) job.set_finished_unix_ms(NowUnixMs());
+  Record(job, v1::JobEvent::KIND_STATE, history, job.error());
+  // The adapter is the result; the checkpoints go only once the job is
+  // recorded as done (a crash before that resumes from them).
+  if (job.state() == v1::JOB_STATE_SUCCEEDED) {
+    if (auto s = RemoveTree(job_dir); !s.ok()) LogLine(std::string(s.message()));
+  }
+  LogLine(absl::StrCat(job.id(), " ", history, " at step ", job.step(),
+                       job.error().empty() ? "" : ": ", job.error()));
+  trainer.reset();  // frees the job's model before the next one loads
+  {
+    absl::MutexLock lock(&mu_);
+    active_.reset();
+  }
+  RefreshJobCounts();
+}
+
+void TrainingManager::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    runner_cv_.SignalAll();
+  }
+  absl::MutexLock join(&join_mu_);
+  if (runner_.joinable()) runner_.join();
+}
+
+}  // namespace llm2vec

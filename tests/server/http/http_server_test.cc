@@ -1,0 +1,590 @@
+// HttpServer over real loopback HTTP: a fake embed function, a small POSIX
+// socket client, and the OpenAI wire format checked field by field.
+#include "server/http/http_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
+
+namespace llm2vec {
+namespace {
+
+using nlohmann::json;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// ---- A minimal HTTP/1.1 client ---------------------------------------------
+
+struct Reply {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  json Json() const { return json::parse(body); }
+};
+
+int Connect(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  timeval timeout{10, 0};  // a hung server fails the test instead of hanging it
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool SendAll(int fd, const std::string& data) {
+  size_t sent = 0;
+  while (sent < data.size()) {
+    const ssize_t n = send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Reads one response (headers, then Content-Length bytes of body).
+// `pending` carries bytes read past it to the next call.
+Reply ReadReply(int fd, std::string* pending) {
+  Reply reply;
+  std::string& data = *pending;
+  char buffer[4096];
+  size_t header_end;
+  while ((header_end = data.find("\r\n\r\n")) == std::string::npos) {
+    const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0) return reply;  // status 0: no (complete) response
+    data.append(buffer, static_cast<size_t>(n));
+  }
+  std::istringstream head(data.substr(0, header_end));
+  std::string line;
+  std::getline(head, line);  // HTTP/1.1 200 OK
+  reply.status = std::atoi(line.substr(line.find(' ') + 1).c_str());
+  while (std::getline(head, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    reply.headers[absl::AsciiStrToLower(line.substr(0, colon))] =
+        std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+  }
+  data.erase(0, header_end + 4);
+  size_t length = 0;
+  if (!absl::SimpleAtoi(reply.headers["content-length"], &length)) {
+    ADD_FAILURE() << "response without Content-Length";
+    return reply;
+  }
+  while (data.size() < length) {
+    const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0) break;
+    data.append(buffer, static_cast<size_t>(n));
+  }
+  reply.body = data.substr(0, length);
+  data.erase(0, std::min(length, data.size()));
+  return reply;
+}
+
+std::string RequestText(const std::string& method, const std::string& path,
+                        const std::string& body, bool keep_alive = false) {
+  std::string text = absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+  if (method == "POST") {
+    absl::StrAppend(&text, "Content-Type: application/json\r\nContent-Length: ", body.size(),
+                    "\r\n");
+  }
+  if (!keep_alive) text += "Connection: close\r\n";
+  return absl::StrCat(text, "\r\n", body);
+}
+
+// Sends `raw` on a fresh connection and reads the answer.
+Reply Raw(int port, const std::string& raw) {
+  const int fd = Connect(port);
+  if (fd < 0) {
+    ADD_FAILURE() << "cannot connect to port " << port;
+    return {};
+  }
+  SendAll(fd, raw);
+  std::string pending;
+  Reply reply = ReadReply(fd, &pending);
+  close(fd);
+  return reply;
+}
+
+Reply Get(int port, const std::string& path) { return Raw(port, RequestText("GET", path, "")); }
+Reply Post(int port, const std::string& path, const std::string& body) {
+  return Raw(port, RequestText("POST", path, body));
+}
+
+// ---- The fake model ----------------------------------------------------------
+
+// Values whose text form is easy to get wrong: a float that is not a short
+// decimal, the largest float, the smallest denormal, a negative.
+std::vector<float> FakeEmbedding(const std::string& text, size_t index) {
+  return {static_cast<float>(text.size()), 0.1f, -1.5f / static_cast<float>(index + 1),
+          std::numeric_limits<float>::max(), std::numeric_limits<float>::denorm_min(),
+          1.0f / 3.0f};
+}
+
+// A text that makes the fake model wait for its client to disconnect.
+constexpr char kWaitForDisconnect[] = "wait for the client to hang up";
+
+class FakeModel {
+ public:
+  absl::StatusOr<HttpEmbedResult> Embed(const HttpEmbedCall& call) {
+    if (call.texts.size() == 1 && call.texts[0] == kWaitForDisconnect) {
+      // Waits (at most 20 s) for the server to report the client gone, as
+      // the engine polls a call's cancellation.
+      const absl::Time give_up = absl::Now() + absl::Seconds(20);
+      while (!(call.client_gone && call.client_gone()) && absl::Now() < give_up) {
+        absl::SleepFor(absl::Milliseconds(5));
+      }
+      hung_up_client_seen_gone_ = call.client_gone && call.client_gone();
+      saw_client_gone_.Notify();
+      return absl::CancelledError("the client went away");
+    }
+    if (call.client_gone && call.client_gone()) connected_client_seen_gone_ = true;
+    absl::MutexLock lock(&mu_);
+    ++calls_;
+    last_ = call;
+    if (!next_status_.ok()) return next_status_;
+    HttpEmbedResult result;
+    for (size_t i = 0; i < call.texts.size(); ++i) {
+      std::vector<float> e = FakeEmbedding(call.texts[i], i);
+      if (call.dimensions > 0) e.resize(static_cast<size_t>(call.dimensions));
+      result.embeddings.push_back(std::move(e));
+      result.prompt_tokens += static_cast<int64_t>(call.texts[i].size());
+    }
+    if (drop_last_) result.embeddings.pop_back();
+    if (nan_) result.embeddings[0][1] = std::numeric_limits<float>::quiet_NaN();
+    result.model = reported_model_;
+    return result;
+  }
+
+  void FailWith(absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    next_status_ = std::move(status);
+  }
+  void set_reported_model(std::string model) {
+    absl::MutexLock lock(&mu_);
+    reported_model_ = std::move(model);
+  }
+  void set_drop_last(bool v) {
+    absl::MutexLock lock(&mu_);
+    drop_last_ = v;
+  }
+  void set_nan(bool v) {
+    absl::MutexLock lock(&mu_);
+    nan_ = v;
+  }
+  int calls() {
+    absl::MutexLock lock(&mu_);
+    return calls_;
+  }
+  // Notified when a kWaitForDisconnect call saw its client gone (or gave up).
+  absl::Notification& saw_client_gone() { return saw_client_gone_; }
+  bool connected_client_seen_gone() const { return connected_client_seen_gone_; }
+  bool hung_up_client_seen_gone() const { return hung_up_client_seen_gone_; }
+  HttpEmbedCall last() {
+    absl::MutexLock lock(&mu_);
+    return last_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  int calls_ ABSL_GUARDED_BY(mu_) = 0;
+  HttpEmbedCall last_ ABSL_GUARDED_BY(mu_);
+  absl::Status next_status_ ABSL_GUARDED_BY(mu_);
+  std::string reported_model_ ABSL_GUARDED_BY(mu_);
+  bool drop_last_ ABSL_GUARDED_BY(mu_) = false;
+  bool nan_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Notification saw_client_gone_;
+  std::atomic<bool> connected_client_seen_gone_{false};
+  std::atomic<bool> hung_up_client_seen_gone_{false};
+};
+
+constexpr char kModelName[] = "org/llm2vec-test";
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { StartServer(HttpServer::Options{}); }
+
+  void StartServer(HttpServer::Options options) {
+    server_.reset();
+    options.host = "127.0.0.1";
+    options.port = 0;
+    options.threads = 4;
+    options.metrics = metrics_.get();
+    auto server = HttpServer::Start(
+        options, [this](const HttpEmbedCall& call) { return model_.Embed(call); },
+        [this] { return healthy_.load(); }, kModelName);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    ASSERT_GT(server_->port(), 0);
+  }
+
+  int port() const { return server_->port(); }
+
+  double MetricSample(const std::string& key) {
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, metrics_->registry()->Collect());
+    std::istringstream in(out.str());
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind(key + " ", 0) == 0) return std::stod(line.substr(key.size() + 1));
+    }
+    return -1;
+  }
+
+  FakeModel model_;
+  std::atomic<bool> healthy_{true};
+  std::unique_ptr<Metrics> metrics_ = Metrics::Create();
+  std::unique_ptr<HttpServer> server_;
+};
+
+// Checks a float array against `expected`, bit for bit after parsing.
+void ExpectFloats(const json& array, const std::vector<float>& expected) {
+  ASSERT_TRUE(array.is_array()) << array.dump();
+  ASSERT_EQ(array.size(), expected.size());
+  for (size_t d = 0; d < expected.size(); ++d) {
+    EXPECT_EQ(static_cast<float>(array[d].get<double>()), expected[d]) << "dimension " << d;
+  }
+}
+
+TEST_F(HttpServerTest, ListInputGivesFloatEmbeddings) {
+  const Reply reply = Post(
+      port(), "/v1/embeddings",
+      R"({"input": ["a cat", "hello"], "model": "m1", "dimensions": 5, "user": "u-1"})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.headers.at("content-type"), "application/json");
+
+  const HttpEmbedCall call = model_.last();
+  EXPECT_THAT(call.texts, ElementsAre("a cat", "hello"));
+  EXPECT_EQ(call.model, "m1");
+  EXPECT_EQ(call.dimensions, 5);
+
+  const json response = reply.Json();
+  EXPECT_EQ(response["object"], "list");
+  EXPECT_EQ(response["model"], "m1");
+  EXPECT_EQ(response["usage"]["prompt_tokens"], 10);
+  EXPECT_EQ(response["usage"]["total_tokens"], 10);
+  ASSERT_EQ(response["data"].size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const json& item = response["data"][i];
+    EXPECT_EQ(item["object"], "embedding");
+    EXPECT_EQ(item["index"], i);
+    std::vector<float> expected = FakeEmbedding(call.texts[i], i);
+    expected.resize(5);
+    ExpectFloats(item["embedding"], expected);
+  }
+}
+
+TEST_F(HttpServerTest, StringInputIsOneText) {
+  const Reply reply = Post(port(), "/v1/embeddings", R"({"input": "Once upon a time"})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_THAT(model_.last().texts, ElementsAre("Once upon a time"));
+  EXPECT_EQ(model_.last().model, "");
+  EXPECT_EQ(model_.last().dimensions, 0);
+  const json response = reply.Json();
+  ASSERT_EQ(response["data"].size(), 1u);
+  ExpectFloats(response["data"][0]["embedding"], FakeEmbedding("Once upon a time", 0));
+  // No model asked for, none reported: the server's.
+  EXPECT_EQ(response["model"], kModelName);
+}
+
+TEST_F(HttpServerTest, ModelReportedByTheEmbedFunctionWins) {
+  model_.set_reported_model("org/base+adapter");
+  const Reply reply = Post(port(), "/v1/embeddings", R"({"input": "x", "model": "adapter"})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.Json()["model"], "org/base+adapter");
+}
+
+TEST_F(HttpServerTest, Base64IsLittleEndianFloat32) {
+  const Reply reply = Post(port(), "/v1/embeddings",
+                           R"({"input": ["ab", "xyz"], "encoding_format": "base64"})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const json response = reply.Json();
+  ASSERT_EQ(response["data"].size(), 2u);
+  const std::vector<std::string> texts = {"ab", "xyz"};
+  for (size_t i = 0; i < 2; ++i) {
+    const json& embedding = response["data"][i]["embedding"];
+    ASSERT_TRUE(embedding.is_string()) << embedding.dump();
+    std::string bytes;
+    ASSERT_TRUE(absl::Base64Unescape(embedding.get<std::string>(), &bytes));
+    const std::vector<float> expected = FakeEmbedding(texts[i], i);
+    ASSERT_EQ(bytes.size(), 4 * expected.size());
+    for (size_t d = 0; d < expected.size(); ++d) {
+      // Assemble little-endian explicitly, whatever this machine's order.
+      uint32_t bits = 0;
+      for (int b = 0; b < 4; ++b) {
+        bits |= static_cast<uint32_t>(static_cast<unsigned char>(bytes[4 * d + b])) << (8 * b);
+      }
+      float value;
+      std::memcpy(&value, &bits, 4);
+      EXPECT_EQ(value, expected[d]) << "embedding " << i << " dimension " << d;
+    }
+  }
+}
+
+struct BadRequestCase {
+  std::string body;
+  std::string param;  // "" = null
+  std::string message;
+};
+
+TEST_F(HttpServerTest, InvalidBodiesNameTheField) {
+  const std::vector<BadRequestCase> cases = {
+      {"not json", "", "request body is not valid JSON"},
+      {"[1, 2]", "", "must be a JSON object; got array"},
+      {R"({"model": "m"})", "input", "'input' is required"},
+      {R"({"input": null})", "input", "'input' is required"},
+      {R"({"input": ""})", "input", "'input' is an empty string"},
+      {R"({"input": []})", "input", "'input' is an empty array"},
+      {R"({"input": ["a", 3]})", "input", "'input[1]' is a number; expected a string"},
+      {R"({"input": [[1, 2]]})", "input", "'input[0]' is an array; expected a string"},
+      {R"({"input": ["a", ""]})", "input", "'input[1]' is an empty string"},
+      {R"({"input": 5})", "input", "'input' is number; expected a string or an array"},
+      {R"({"input": "a", "model": 7})", "model", "'model' is number; expected a string"},
+      {R"({"input": "a", "encoding_format": "hex"})", "encoding_format",
+       R"('encoding_format' is "hex"; expected "float" or "base64")"},
+      {R"({"input": "a", "encoding_format": 1})", "encoding_format", "'encoding_format' is 1;"},
+      {R"({"input": "a", "dimensions": 0})", "dimensions",
+       "'dimensions' is 0; expected a positive integer"},
+      {R"({"input": "a", "dimensions": -4})", "dimensions", "'dimensions' is -4"},
+      {R"({"input": "a", "dimensions": 2.5})", "dimensions", "'dimensions' is 2.5"},
+      {R"({"input": "a", "dimensions": "8"})", "dimensions", R"('dimensions' is "8")"},
+      {R"({"input": "a", "dimensions": 18446744073709551615})", "dimensions",
+       "'dimensions' is 18446744073709551615"},
+  };
+  for (const BadRequestCase& c : cases) {
+    SCOPED_TRACE(c.body);
+    const Reply reply = Post(port(), "/v1/embeddings", c.body);
+    EXPECT_EQ(reply.status, 400);
+    const json error = reply.Json()["error"];
+    EXPECT_EQ(error["type"], "invalid_request_error");
+    EXPECT_EQ(error["param"], c.param.empty() ? json(nullptr) : json(c.param));
+    EXPECT_THAT(error["message"].get<std::string>(), HasSubstr(c.message));
+  }
+  EXPECT_EQ(model_.calls(), 0);
+  const double n = static_cast<double>(cases.size());
+  EXPECT_EQ(MetricSample(R"(llm2vec_requests_total{method="http_embeddings",outcome="INVALID_ARGUMENT"})"),
+            n);
+  EXPECT_EQ(MetricSample(R"(llm2vec_rejected_requests_total{reason="invalid"})"), n);
+}
+
+TEST_F(HttpServerTest, CallsThatReachTheModelAreItsToCount) {
+  ASSERT_EQ(Post(port(), "/v1/embeddings", R"({"input": "a"})").status, 200);
+  EXPECT_EQ(MetricSample(R"(llm2vec_rejected_requests_total{reason="invalid"})"), 0);
+  EXPECT_EQ(MetricSample(R"(llm2vec_requests_total{method="http_embeddings",outcome="OK"})"), -1);
+}
+
+struct ErrorCase {
+  absl::Status status;
+  int http;
+  std::string type;
+  std::string code;
+};
+
+TEST_F(HttpServerTest, EmbedErrorsMapToHttpStatuses) {
+  const std::vector<ErrorCase> cases = {
+      {absl::InvalidArgumentError("input 0 has 9000 tokens; max_input_tokens is 8192"), 400,
+       "invalid_request_error", ""},
+      {absl::NotFoundError("no adapter named \"x\""), 404, "invalid_request_error",
+       "model_not_found"},
+      {absl::ResourceExhaustedError("queue is full: 5000 of 4096 tokens"), 429, "rate_limit_error",
+       "rate_limit_exceeded"},
+      {absl::UnavailableError("server is shutting down"), 503, "server_error",
+       "service_unavailable"},
+      {absl::DeadlineExceededError("deadline passed while queued"), 504, "server_error",
+       "timeout"},
+      {absl::InternalError("CUDA out of memory"), 500, "server_error", "internal_error"},
+      {absl::FailedPreconditionError("odd state"), 500, "server_error", "internal_error"},
+  };
+  for (const ErrorCase& c : cases) {
+    SCOPED_TRACE(c.status.ToString());
+    model_.FailWith(c.status);
+    const Reply reply = Post(port(), "/v1/embeddings", R"({"input": ["a", "b"]})");
+    EXPECT_EQ(reply.status, c.http);
+    EXPECT_EQ(HttpStatusFor(c.status.code()), c.http);
+    const json error = reply.Json()["error"];
+    EXPECT_EQ(error["message"], std::string(c.status.message()));
+    EXPECT_EQ(error["type"], c.type);
+    EXPECT_EQ(error["code"], c.code.empty() ? json(nullptr) : json(c.code));
+    EXPECT_EQ(error["param"], c.http == 404 ? json("model") : json(nullptr));
+  }
+}
+
+TEST_F(HttpServerTest, BrokenResultsAreServerErrors) {
+  model_.set_drop_last(true);
+  Reply reply = Post(port(), "/v1/embeddings", R"({"input": ["a", "b"]})");
+  EXPECT_EQ(reply.status, 500);
+  EXPECT_THAT(reply.Json()["error"]["message"].get<std::string>(),
+              HasSubstr("returned 1 embeddings for 2 inputs"));
+  model_.set_drop_last(false);
+  model_.set_nan(true);
+  reply = Post(port(), "/v1/embeddings", R"({"input": ["a"]})");
+  EXPECT_EQ(reply.status, 500);
+  EXPECT_THAT(reply.Json()["error"]["message"].get<std::string>(),
+              HasSubstr("embedding 0 has value nan at dimension 1"));
+}
+
+TEST_F(HttpServerTest, HealthFollowsTheHealthFunction) {
+  Reply reply = Get(port(), "/health");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.Json(), json({{"status", "ok"}}));
+  healthy_ = false;
+  reply = Get(port(), "/health");
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_EQ(reply.Json()["status"], "unavailable");
+  healthy_ = true;
+  EXPECT_EQ(Get(port(), "/health").status, 200);
+}
+
+TEST_F(HttpServerTest, ModelsListsTheOneModel) {
+  Reply reply = Get(port(), "/v1/models");
+  ASSERT_EQ(reply.status, 200);
+  json models = reply.Json();
+  EXPECT_EQ(models["object"], "list");
+  ASSERT_EQ(models["data"].size(), 1u);
+  EXPECT_EQ(models["data"][0]["id"], kModelName);
+  EXPECT_EQ(models["data"][0]["object"], "model");
+  EXPECT_GT(models["data"][0]["created"].get<int64_t>(), 1'600'000'000);
+
+  reply = Get(port(), absl::StrCat("/v1/models/", kModelName));
+  ASSERT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.Json()["id"], kModelName);
+
+  reply = Get(port(), "/v1/models/other");
+  EXPECT_EQ(reply.status, 404);
+  EXPECT_EQ(reply.Json()["error"]["code"], "model_not_found");
+}
+
+TEST_F(HttpServerTest, UnknownPathsAndMethods) {
+  Reply reply = Get(port(), "/v1/embeddings");
+  EXPECT_EQ(reply.status, 405);
+  EXPECT_EQ(reply.headers["allow"], "POST");
+  EXPECT_THAT(reply.Json()["error"]["message"].get<std::string>(),
+              HasSubstr("GET is not allowed on /v1/embeddings"));
+  EXPECT_EQ(Post(port(), "/health", "{}").status, 405);
+  reply = Get(port(), "/v2/nothing");
+  EXPECT_EQ(reply.status, 404);
+  EXPECT_THAT(reply.Json()["error"]["message"].get<std::string>(),
+              HasSubstr("no route for GET /v2/nothing"));
+}
+
+TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  const int fd = Connect(port());
+  ASSERT_GE(fd, 0);
+  std::string pending;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(SendAll(
+        fd, RequestText("POST", "/v1/embeddings", R"({"input": "again"})", /*keep_alive=*/true)));
+    EXPECT_EQ(ReadReply(fd, &pending).status, 200) << "request " << i;
+  }
+  close(fd);
+  EXPECT_EQ(model_.calls(), 3);
+}
+
+// A client that hangs up while its call waits is reported gone (the engine
+// then cancels the call's queued work); one still connected is not.
+TEST_F(HttpServerTest, ClientThatHangsUpIsReportedGone) {
+  EXPECT_EQ(Post(port(), "/v1/embeddings", R"({"input": "still here"})").status, 200);
+  EXPECT_FALSE(model_.connected_client_seen_gone());
+
+  const int fd = Connect(port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(SendAll(fd, RequestText("POST", "/v1/embeddings",
+                                      absl::StrCat(R"({"input": ")", kWaitForDisconnect, R"("})"),
+                                      /*keep_alive=*/true)));
+  close(fd);
+  ASSERT_TRUE(model_.saw_client_gone().WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_TRUE(model_.hung_up_client_seen_gone());
+}
+
+TEST_F(HttpServerTest, BodyOverTheLimitIs413) {
+  HttpServer::Options options;
+  options.max_body_bytes = 1024;
+  StartServer(options);
+
+  // Exactly at the limit: read and parsed.
+  std::string body = R"({"input": ")";
+  body += std::string(1024 - body.size() - 2, 'a') + R"("})";
+  ASSERT_EQ(body.size(), 1024u);
+  EXPECT_EQ(Post(port(), "/v1/embeddings", body).status, 200);
+
+  // Declared too long: refused before reading.
+  body.insert(12, 3000, 'b');
+  Reply reply = Post(port(), "/v1/embeddings", body);
+  EXPECT_EQ(reply.status, 413);
+  EXPECT_EQ(reply.Json()["error"]["code"], "request_too_large");
+  EXPECT_THAT(reply.Json()["error"]["message"].get<std::string>(),
+              HasSubstr("request body is 4024 bytes; the limit is 1024 bytes"));
+  EXPECT_EQ(reply.headers["connection"], "close");
+
+  // Chunked, no length declared: refused once the limit is passed.
+  std::string chunked =
+      "POST /v1/embeddings HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
+      "Connection: close\r\n\r\n";
+  for (int i = 0; i < 3; ++i) absl::StrAppend(&chunked, "200\r\n", std::string(512, 'c'), "\r\n");
+  chunked += "0\r\n\r\n";
+  reply = Raw(port(), chunked);
+  EXPECT_EQ(reply.status, 413);
+  EXPECT_THAT(reply.Json()["error"]["message"].get<std::string>(),
+              HasSubstr("request body is over 1024 bytes"));
+
+  EXPECT_EQ(model_.calls(), 1);
+  EXPECT_EQ(MetricSample(R"(llm2vec_rejected_requests_total{reason="invalid"})"), 2);
+}
+
+TEST_F(HttpServerTest, PortInUseIsAnError) {
+  HttpServer::Options options;
+  options.host = "127.0.0.1";
+  options.port = port();
+  auto second = HttpServer::Start(
+      options, [](const HttpEmbedCall&) { return HttpEmbedResult{}; }, [] { return true; }, "m");
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable) << second.status();
+  EXPECT_THAT(second.status().message(), HasSubstr(absl::StrCat("127.0.0.1:", port())));
+}
+
+TEST(HttpServerOptionsTest, InvalidOptionsAreRefused) {
+  auto embed = [](const HttpEmbedCall&) { return HttpEmbedResult{}; };
+  auto healthy = [] { return true; };
+  HttpServer::Options options;
+  options.threads = 0;
+  EXPECT_THAT(HttpServer::Start(options, embed, healthy, "m").status().message(),
+              HasSubstr("threads is 0"));
+  options = {};
+  options.max_body_bytes = 0;
+  EXPECT_THAT(HttpServer::Start(options, embed, healthy, "m").status().message(),
+              HasSubstr("max_body_bytes is 0"));
+  options = {};
+  options.port = 70000;
+  EXPECT_THAT(HttpServer::Start(options, embed, healthy, "m").status().message(),
+              HasSubstr("port is 70000"));
+}
+
+}  // namespace
+}  // namespace llm2vec

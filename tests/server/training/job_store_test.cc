@@ -1,0 +1,108 @@
+#include "server/training/job_store.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+namespace llm2vec {
+namespace {
+
+class JobStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char t[] = "/tmp/llm2vec_job_store_XXXXXX";
+    ASSERT_NE(mkdtemp(t), nullptr);
+    dir_ = t;
+  }
+  void TearDown() override { (void)::system(("rm -rf " + dir_).c_str()); }
+  std::string db() const { return dir_ + "/jobs.db"; }
+
+  std::string dir_;
+};
+
+v1::Job NewJob(v1::JobState state, const std::string& output) {
+  v1::Job job;
+  job.set_state(state);
+  job.mutable_request()->set_output_adapter(output);
+  return job;
+}
+
+TEST_F(JobStoreTest, AssignsIncreasingIdsThatSurviveReopening) {
+  {
+    auto store = JobStore::Open(db());
+    ASSERT_TRUE(store.ok()) << store.status();
+    v1::Job a = NewJob(v1::JOB_STATE_QUEUED, "a"), b = NewJob(v1::JOB_STATE_QUEUED, "b");
+    ASSERT_TRUE((*store)->Insert(&a).ok());
+    ASSERT_TRUE((*store)->Insert(&b).ok());
+    EXPECT_EQ(a.id(), "job-1");
+    EXPECT_EQ(b.id(), "job-2");
+    b.set_state(v1::JOB_STATE_RUNNING);
+    b.set_step(17);
+    ASSERT_TRUE((*store)->Update(b).ok());
+  }
+  auto store = JobStore::Open(db());
+  ASSERT_TRUE(store.ok());
+  auto b = (*store)->Get("job-2");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->state(), v1::JOB_STATE_RUNNING);
+  EXPECT_EQ(b->step(), 17);
+  EXPECT_EQ(b->request().output_adapter(), "b");
+  v1::Job c = NewJob(v1::JOB_STATE_QUEUED, "c");
+  ASSERT_TRUE((*store)->Insert(&c).ok());
+  EXPECT_EQ(c.id(), "job-3");
+}
+
+TEST_F(JobStoreTest, ListsByStateNewestOrOldestFirst) {
+  auto store = JobStore::Open(db());
+  ASSERT_TRUE(store.ok());
+  for (v1::JobState s : {v1::JOB_STATE_QUEUED, v1::JOB_STATE_SUCCEEDED, v1::JOB_STATE_QUEUED,
+                         v1::JOB_STATE_RUNNING}) {
+    v1::Job job = NewJob(s, "x");
+    ASSERT_TRUE((*store)->Insert(&job).ok());
+  }
+  auto all = (*store)->List({}, 0);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 4u);
+  EXPECT_EQ((*all)[0].id(), "job-4");
+  auto queued = (*store)->ListOldestFirst({v1::JOB_STATE_QUEUED});
+  ASSERT_TRUE(queued.ok());
+  ASSERT_EQ(queued->size(), 2u);
+  EXPECT_EQ((*queued)[0].id(), "job-1");
+  EXPECT_EQ((*queued)[1].id(), "job-3");
+  auto limited = (*store)->List({v1::JOB_STATE_QUEUED, v1::JOB_STATE_RUNNING}, 2);
+  ASSERT_TRUE(limited.ok());
+  ASSERT_EQ(limited->size(), 2u);
+  EXPECT_EQ((*limited)[0].id(), "job-4");
+  EXPECT_EQ((*limited)[1].id(), "job-3");
+}
+
+TEST_F(JobStoreTest, KeepsHistoryAndReportsMissingJobs) {
+  auto store = JobStore::Open(db());
+  ASSERT_TRUE(store.ok());
+  v1::Job job = NewJob(v1::JOB_STATE_QUEUED, "x");
+  ASSERT_TRUE((*store)->Insert(&job).ok());
+  ASSERT_TRUE((*store)->AddEvent(job.id(), {100, "submitted", 0, 0, ""}).ok());
+  ASSERT_TRUE((*store)->AddEvent(job.id(), {200, "checkpoint", 5, 2.5, "/x/checkpoint-5"}).ok());
+  auto events = (*store)->Events(job.id());
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[1].kind, "checkpoint");
+  EXPECT_EQ((*events)[1].step, 5);
+  EXPECT_DOUBLE_EQ((*events)[1].loss, 2.5);
+  EXPECT_EQ((*events)[1].message, "/x/checkpoint-5");
+
+  EXPECT_EQ((*store)->Get("job-9").status().code(), absl::StatusCode::kNotFound);
+  v1::Job ghost = NewJob(v1::JOB_STATE_QUEUED, "g");
+  ghost.set_id("job-9");
+  EXPECT_EQ((*store)->Update(ghost).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(JobStoreTest, AnUnwritableFolderIsAClearError) {
+  auto store = JobStore::Open("/nonexistent-folder/jobs.db");
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.status().message().find("/nonexistent-folder/jobs.db"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace llm2vec
