@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -27,6 +28,7 @@
 #include "absl/strings/strip.h"
 #include "common/atomic_dir.h"
 #include "common/mapped_file.h"
+#include "common/progress_bar.h"
 #include "model/hub/http_fetch.h"
 
 namespace llm2vec {
@@ -243,73 +245,6 @@ std::string ListForMessage(const std::vector<std::string>& names) {
 }
 
 // ---------------------------------------------------------------------------
-// Progress of one file's download on stderr: bytes, percent and MB/s, on one
-// line rewritten with '\r' when stderr is a terminal, else a line every
-// `progress_interval_s`; only for files of at least `progress_min_bytes`.
-// Threading: one thread at a time (the downloading one).
-class Progress {
- public:
-  Progress(std::string label, int64_t total, const HubDownloadOptions& options)
-      : label_(std::move(label)),
-        total_(total),
-        min_bytes_(options.progress_min_bytes),
-        interval_s_(options.progress_interval_s),
-        tty_(::isatty(STDERR_FILENO) == 1) {}
-
-  // A new try begins with `done` bytes already on disk.
-  void Start(int64_t done) {
-    start_ = std::chrono::steady_clock::now();
-    last_print_ = start_;
-    start_done_ = done;
-  }
-  void SetTotal(int64_t total) {
-    if (total_ < 0) total_ = total;
-  }
-  void Update(int64_t done) {
-    if (!Enabled(done)) return;
-    const auto now = std::chrono::steady_clock::now();
-    const double since = std::chrono::duration<double>(now - last_print_).count();
-    if (since < (tty_ ? 0.2 : interval_s_)) return;
-    last_print_ = now;
-    Print(done, /*final=*/false);
-  }
-  void Finish(int64_t done) {
-    if (Enabled(done)) Print(done, /*final=*/true);
-  }
-
- private:
-  bool Enabled(int64_t done) const {
-    return min_bytes_ >= 0 && std::max(total_, done) >= min_bytes_;
-  }
-
-  void Print(int64_t done, bool final) {
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const double mb_per_s = seconds > 0 ? (done - start_done_) / 1e6 / seconds : 0;
-    std::string line = absl::StrFormat("%s: %.1f MB", label_, done / 1e6);
-    if (total_ > 0) {
-      absl::StrAppendFormat(&line, " / %.1f MB (%.0f%%)", total_ / 1e6, 100.0 * done / total_);
-    }
-    absl::StrAppendFormat(&line, ", %.1f MB/s%s", mb_per_s, final ? ", done" : "");
-    if (tty_) {
-      std::fprintf(stderr, "\r%s\x1b[K%s", line.c_str(), final ? "\n" : "");
-    } else {
-      std::fprintf(stderr, "%s\n", line.c_str());
-    }
-    std::fflush(stderr);
-  }
-
-  const std::string label_;
-  int64_t total_;
-  const int64_t min_bytes_;
-  const double interval_s_;
-  const bool tty_;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point last_print_ = start_;
-  int64_t start_done_ = 0;
-};
-
-// ---------------------------------------------------------------------------
 // The hub's HTTP protocol.
 
 std::vector<std::string> AuthHeaders(const HubDownloadOptions& options) {
@@ -520,7 +455,17 @@ absl::StatusOr<std::string> DownloadToFile(const std::string& url, const std::st
   Sha256 hash;
   int64_t hashed = 0;  // the file's bytes [0, hashed) are in `hash`
   int64_t size = 0;    // the file's length
-  Progress progress(label, expected_size, options);
+  // Bytes, percent and MB/s on stderr for files of at least
+  // `progress_min_bytes`: one line rewritten on a terminal, else a line every
+  // `progress_interval_s`.
+  ProgressBar::Options progress_options;
+  progress_options.bytes = true;
+  progress_options.min_total = std::max<int64_t>(options.progress_min_bytes, 0);
+  progress_options.line_interval = std::chrono::duration_cast<ProgressBar::Clock::duration>(
+      std::chrono::duration<double>(options.progress_interval_s));
+  const bool show_progress = options.progress_min_bytes >= 0;
+  ProgressBar progress(show_progress ? &std::cerr : nullptr, label, expected_size,
+                       std::move(progress_options));
 
   // Empties the file, to start over.
   auto truncate = [&]() -> absl::Status {
@@ -551,7 +496,7 @@ absl::StatusOr<std::string> DownloadToFile(const std::string& url, const std::st
     }
     const int64_t resume_from = size;
     int64_t received = 0;  // in this try
-    progress.Start(size);
+    progress.StartAt(size);
 
     HttpRequest request;
     request.url = url;
@@ -578,14 +523,14 @@ absl::StatusOr<std::string> DownloadToFile(const std::string& url, const std::st
               "GET ", url, ": asked for the bytes from ", resume_from, " on, got Content-Range \"",
               range == nullptr ? "" : *range, "\"; start over"));
         }
-        if (length >= 0) progress.SetTotal(resume_from + length);
+        if (expected_size < 0 && length >= 0) progress.SetTotal(resume_from + length);
         return absl::OkStatus();
       }
       if (size > 0) {
         if (absl::Status s = truncate(); !s.ok()) return s;  // the whole file again
-        progress.Start(0);
+        progress.StartAt(0);
       }
-      if (length >= 0) progress.SetTotal(length);
+      if (expected_size < 0 && length >= 0) progress.SetTotal(length);
       return absl::OkStatus();
     };
     request.on_body = [&](const char* data, size_t n) -> absl::Status {
@@ -603,7 +548,7 @@ absl::StatusOr<std::string> DownloadToFile(const std::string& url, const std::st
       size += n;
       hashed = size;
       received += n;
-      progress.Update(size);
+      progress.Advance(static_cast<int64_t>(n));
       return absl::OkStatus();
     };
 
@@ -611,9 +556,14 @@ absl::StatusOr<std::string> DownloadToFile(const std::string& url, const std::st
     if (!r.ok()) {
       if (r.status().code() == absl::StatusCode::kUnavailable && received > 0 &&
           attempt < options.max_attempts) {
-        std::fprintf(stderr, "%s: connection lost after %lld bytes; resuming (try %d of %d)\n",
-                     label.c_str(), static_cast<long long>(size), attempt + 1,
-                     options.max_attempts);
+        const std::string message =
+            absl::StrFormat("%s: connection lost after %d bytes; resuming (try %d of %d)", label,
+                            size, attempt + 1, options.max_attempts);
+        if (show_progress) {
+          progress.Print(message);  // above the bar, if one is drawn
+        } else {
+          std::fprintf(stderr, "%s\n", message.c_str());
+        }
         continue;
       }
       return absl::Status(r.status().code(),
@@ -636,7 +586,8 @@ absl::StatusOr<std::string> DownloadToFile(const std::string& url, const std::st
         absl::StrCat("GET ", url, ": got ", size, " bytes, the hub said ", expected_size));
   }
   if (::fsync(fd) != 0) return ErrnoError("cannot fsync", path);
-  progress.Finish(size);
+  progress.SetTotal(size);  // the file is complete
+  progress.Finish();
   return hash.HexDigest();
 }
 
