@@ -37,6 +37,7 @@
 #include "server/scheduler/clock.h"
 #include "server/service/embedding_engine.h"
 #include "server/service/embedding_service.h"
+#include "server/service/torch_backend.h"
 #include "server/training/training_manager.h"
 #include "server/training/training_service.h"
 
@@ -286,8 +287,6 @@ int Main(int argc, char** argv) {
   engine_options.max_input_tokens = f.max_input_tokens;
   engine_options.max_inputs_per_request = f.max_inputs_per_request;
   engine_options.debug_batch_delay = absl::Milliseconds(f.debug_batch_delay_ms);
-  engine_options.attention =
-      f.attention == "causal" ? AttentionMode::kCausal : AttentionMode::kBidirectional;
   BatchQueue::Options& q = engine_options.worker.queue;
   q.max_batch_tokens = f.max_batch_tokens;
   q.max_batch_requests = f.max_batch_requests;
@@ -297,8 +296,12 @@ int Main(int argc, char** argv) {
   engine_options.worker.nice = static_cast<int>(f.worker_nice);
   engine_options.worker.idle_work_grace = absl::Milliseconds(f.training_idle_grace_ms);
   engine_options.worker.idle_work_max_wait = absl::Milliseconds(f.training_max_wait_ms);
-  auto engine = EmbeddingEngine::Create(std::move(*encoder), engine_options, Clock::Real(),
-                                        metrics.get());
+  // Training jobs share the served base weights (read-only) with the engine.
+  const Transformer* served_weights = &(*encoder)->transformer();
+  const AttentionMode attention =
+      f.attention == "causal" ? AttentionMode::kCausal : AttentionMode::kBidirectional;
+  auto engine = EmbeddingEngine::Create(MakeTorchBackend(std::move(*encoder), attention),
+                                        engine_options, Clock::Real(), metrics.get());
   if (!engine.ok()) return FailServing(server.get(), std::string(engine.status().message()));
   for (const auto& [name, dir] : named) {
     if (auto s = (*engine)->LoadAdapter(name, dir); !s.ok()) {
@@ -330,7 +333,7 @@ int Main(int argc, char** argv) {
     t.adapter_root = f.adapter_root.empty() ? f.state_dir + "/adapters" : f.adapter_root;
     t.model = f.model;
     t.load = load;
-    t.shared_weights = &(*engine)->encoder().transformer();
+    t.shared_weights = served_weights;
     t.num_threads = static_cast<int>(f.threads);
     t.max_steps = f.max_training_steps;
     t.max_data_bytes = f.max_training_data_bytes;

@@ -182,7 +182,9 @@ absl::StatusOr<std::vector<Embedding>> Encoder::Encode(const std::vector<EncodeI
 }
 
 absl::StatusOr<std::vector<Embedding>> Encoder::EncodePrepared(
-    const std::vector<PreparedInput>& inputs, const EncodeOptions& options) {
+    const std::vector<PreparedInput>& inputs, const EncodeOptions& options,
+    int64_t* forward_passes) {
+  if (forward_passes != nullptr) *forward_passes = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i].ids.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("input ", i, " has no tokens"));
@@ -215,6 +217,7 @@ absl::StatusOr<std::vector<Embedding>> Encoder::EncodePrepared(
       const size_t fit = static_cast<size_t>(std::max<int64_t>(1, max_batch_tokens_ / longest));
       const size_t end = std::min(order.size(), begin + fit);
       RunBatch(inputs, order, begin, end, options, &out);
+      if (forward_passes != nullptr) ++*forward_passes;
       begin = end;
     }
   } catch (const std::exception& e) {

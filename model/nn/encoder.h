@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "model/nn/encode_types.h"
 #include "model/nn/model_loader.h"
 #include "model/nn/pooling.h"
 #include "model/nn/transformer.h"
@@ -38,21 +39,6 @@ absl::StatusOr<Llm2VecConfig> LoadLlm2VecConfig(const std::string& dir);
 // model's (or the defaults).
 absl::StatusOr<Llm2VecConfig> Llm2VecConfigOf(const LoadedModel& model);
 
-struct EncodeInput {
-  std::string text;
-  std::string instruction;  // optional
-};
-
-// The string the model sees for `input`, as the reference builds it:
-// "{instruction.strip()} {text}", or the text alone without an instruction.
-std::string ModelText(const EncodeInput& input);
-
-// One tokenized input, ready for the device.
-struct PreparedInput {
-  std::vector<int32_t> ids;  // what the model sees, special tokens included
-  int64_t pooled = 0;        // the last `pooled` positions are the text
-};
-
 struct EncodeOptions {
   AttentionMode attention = AttentionMode::kBidirectional;
   PoolingMode pooling = PoolingMode::kMean;
@@ -62,11 +48,6 @@ struct EncodeOptions {
   const LoraWeights* lora = nullptr;
   // ForwardOptions::skip_padding (off only to measure what it saves).
   bool skip_padding = true;
-};
-
-struct Embedding {
-  int64_t tokens = 0;         // tokens the model saw
-  std::vector<float> values;  // (dims) pooled, or (tokens * hidden) for kNone
 };
 
 class Encoder {
@@ -87,11 +68,7 @@ class Encoder {
   static absl::StatusOr<std::unique_ptr<Encoder>> Create(LoadedModel model, const Options& options);
 
   // How Prepare treats an input longer than its token limit.
-  enum class Truncation {
-    kNone,   // InvalidArgument naming the length and the limit
-    kEnd,    // keep the first tokens (the reference's behaviour)
-    kStart,  // keep the last tokens; a leading BOS stays first
-  };
+  using Truncation = ::llm2vec::Truncation;
 
   // Tokenizes one input as LLM2Vec does, to at most `max_tokens` tokens
   // (0: llm2vec_config's max_length). InvalidArgument when the text has no
@@ -100,9 +77,12 @@ class Encoder {
                                         Truncation truncation = Truncation::kEnd) const;
 
   // Embeds prepared inputs, in order. Inputs are sorted by length and run in
-  // batches of at most max_batch_tokens; results do not depend on batching.
+  // forward passes of at most max_batch_tokens padded tokens (one input
+  // longer than that runs alone); results do not depend on batching.
+  // `forward_passes` (may be null) is set to the number of passes run.
   absl::StatusOr<std::vector<Embedding>> EncodePrepared(const std::vector<PreparedInput>& inputs,
-                                                        const EncodeOptions& options);
+                                                        const EncodeOptions& options,
+                                                        int64_t* forward_passes = nullptr);
   // Prepare + EncodePrepared. Errors name the offending input index.
   absl::StatusOr<std::vector<Embedding>> Encode(const std::vector<EncodeInput>& inputs,
                                                 const EncodeOptions& options);

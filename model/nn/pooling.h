@@ -11,20 +11,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "model/nn/encode_types.h"
 
 namespace llm2vec {
-
-enum class PoolingMode {
-  kMean,          // mean over the pooled positions
-  kWeightedMean,  // weights 1..L over the pooled positions, normalised to sum 1
-  kLastToken,     // the last position ("eos_token" is an alias)
-  kBosToken,      // position 0
-  kNone,          // no pooling: every token's state
-};
-
-// "mean", "weighted_mean", "last_token" | "eos_token", "bos_token", "none".
-absl::StatusOr<PoolingMode> ParsePoolingMode(const std::string& name);
-std::string PoolingModeName(PoolingMode mode);
 
 struct PoolSpan {
   int64_t length = 0;  // real tokens in the row (right padding after)

@@ -24,10 +24,9 @@
 
 #include "absl/status/statusor.h"
 #include "model/formats/model_config.h"
+#include "model/nn/encode_types.h"
 
 namespace llm2vec {
-
-enum class AttentionMode { kCausal, kBidirectional };
 
 // The seven projections LoRA can target, in checkpoint naming order.
 enum Projection { kQProj, kKProj, kVProj, kOProj, kGateProj, kUpProj, kDownProj };

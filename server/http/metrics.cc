@@ -139,6 +139,13 @@ class PrometheusMetrics : public Metrics {
                                  "1 - real/padded is attention's padding waste.")
                            .Register(*registry_)
                            .Add({})),
+        forward_passes_(prometheus::BuildCounter()
+                            .Name("llm2vec_forward_passes_total")
+                            .Help("Forward passes run; more than batches when the encoder "
+                                  "splits a batch above its forward budget (Info's "
+                                  "max_forward_tokens).")
+                            .Register(*registry_)
+                            .Add({})),
         dropped_(prometheus::BuildCounter()
                      .Name("llm2vec_dropped_tasks_total")
                      .Help("Queued tasks dropped before compute, by reason "
@@ -242,7 +249,8 @@ class PrometheusMetrics : public Metrics {
   void Queued(double seconds) override { queue_seconds_.Observe(seconds); }
 
   void Batch(double inference_seconds, int64_t requests, int64_t real_tokens,
-             int64_t padded_tokens) override {
+             int64_t padded_tokens, int64_t forward_passes) override {
+    forward_passes_.Increment(static_cast<double>(forward_passes));
     inference_seconds_.Observe(inference_seconds);
     batch_requests_.Observe(static_cast<double>(requests));
     batch_tokens_.Observe(static_cast<double>(padded_tokens));
@@ -317,6 +325,7 @@ class PrometheusMetrics : public Metrics {
   Histogram& padding_fraction_;
   Counter& real_tokens_;
   Counter& padded_tokens_;
+  Counter& forward_passes_;
   Family<Counter>& dropped_;
   Family<Counter>& rejected_;
   Gauge& queue_requests_;

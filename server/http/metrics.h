@@ -34,9 +34,10 @@ class Metrics {
   virtual void InputLength(int64_t tokens) = 0;
   // A task waited `seconds` in the queue before its batch ran.
   virtual void Queued(double seconds) = 0;
-  // One forward pass.
+  // One batch from the queue, run as `forward_passes` forward passes (the
+  // encoder splits a batch above its forward budget).
   virtual void Batch(double inference_seconds, int64_t requests, int64_t real_tokens,
-                     int64_t padded_tokens) = 0;
+                     int64_t padded_tokens, int64_t forward_passes) = 0;
   // Tasks dropped before compute: reason "deadline", "cancelled", "shutdown".
   virtual void Dropped(absl::string_view reason, int64_t count) = 0;
   // Work refused at the door: reason "queue_full", "invalid", "shutdown".

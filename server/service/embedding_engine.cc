@@ -8,36 +8,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
-#include "model/nn/lora.h"
-#include "model/nn/tensor_io.h"
 #include "server/service/vector_ops.h"
+#include "server/service/wire_conversion.h"
 
 namespace llm2vec {
 namespace {
-
-absl::StatusOr<PoolingMode> PoolingFromProto(v1::Pooling pooling, PoolingMode fallback) {
-  switch (pooling) {
-    case v1::POOLING_UNSPECIFIED: return fallback;
-    case v1::POOLING_MEAN: return PoolingMode::kMean;
-    case v1::POOLING_WEIGHTED_MEAN: return PoolingMode::kWeightedMean;
-    case v1::POOLING_LAST_TOKEN: return PoolingMode::kLastToken;
-    case v1::POOLING_BOS_TOKEN: return PoolingMode::kBosToken;
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("options.pooling ", static_cast<int>(pooling), " is not a known value"));
-  }
-}
-
-absl::StatusOr<Encoder::Truncation> TruncationFromProto(v1::Truncate t) {
-  switch (t) {
-    case v1::TRUNCATE_NONE: return Encoder::Truncation::kNone;
-    case v1::TRUNCATE_END: return Encoder::Truncation::kEnd;
-    case v1::TRUNCATE_START: return Encoder::Truncation::kStart;
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("options.truncate ", static_cast<int>(t), " is not a known value"));
-  }
-}
 
 Admission::Options AdmissionOptions(const EmbeddingEngine::Options& options) {
   Admission::Options admission;
@@ -48,14 +23,6 @@ Admission::Options AdmissionOptions(const EmbeddingEngine::Options& options) {
 double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
 
 }  // namespace
-
-bool ValidAdapterName(const std::string& name) {
-  if (name.empty() || name.size() > 128) return false;
-  for (char c : name) {
-    if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
-  }
-  return true;
-}
 
 // The shared state of one call's inputs; done when every input has a
 // result or one failed.
@@ -106,22 +73,22 @@ struct EmbedWork {
   PreparedInput input;
 };
 
-EmbeddingEngine::EmbeddingEngine(std::unique_ptr<Encoder> encoder, const Options& options,
+EmbeddingEngine::EmbeddingEngine(std::unique_ptr<Backend> backend, const Options& options,
                                  Clock* clock, Metrics* metrics)
-    : encoder_(std::move(encoder)),
+    : backend_(std::move(backend)),
       options_(options),
       clock_(clock),
       metrics_(metrics),
       watcher_(std::make_unique<CallWatcher>(options.cancel_poll)),
       admission_(AdmissionOptions(options)) {
-  const int64_t model_max = encoder_->transformer().config().max_position_embeddings;
+  const int64_t model_max = backend_->info().max_position_embeddings;
   max_input_tokens_ = options_.max_input_tokens > 0 ? options_.max_input_tokens : model_max;
 }
 
 absl::StatusOr<std::unique_ptr<EmbeddingEngine>> EmbeddingEngine::Create(
-    std::unique_ptr<Encoder> encoder, const Options& options, Clock* clock, Metrics* metrics) {
-  if (encoder == nullptr || clock == nullptr) {
-    return absl::InvalidArgumentError("engine needs an encoder and a clock");
+    std::unique_ptr<Backend> backend, const Options& options, Clock* clock, Metrics* metrics) {
+  if (backend == nullptr || clock == nullptr) {
+    return absl::InvalidArgumentError("engine needs a backend and a clock");
   }
   if (options.max_inputs_per_request <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -132,7 +99,7 @@ absl::StatusOr<std::unique_ptr<EmbeddingEngine>> EmbeddingEngine::Create(
         absl::StrCat("max_input_tokens ", options.max_input_tokens, " must be >= 0"));
   }
   std::unique_ptr<EmbeddingEngine> engine(
-      new EmbeddingEngine(std::move(encoder), options, clock, metrics));
+      new EmbeddingEngine(std::move(backend), options, clock, metrics));
   if (engine->max_input_tokens_ > options.worker.queue.max_batch_tokens) {
     return absl::InvalidArgumentError(absl::StrCat(
         "max_input_tokens ", engine->max_input_tokens_, " exceeds max_batch_tokens ",
@@ -163,12 +130,7 @@ void EmbeddingEngine::Shutdown(absl::Duration drain_timeout) {
   control_.clear();
 }
 
-std::vector<std::string> EmbeddingEngine::AdapterNames() const {
-  absl::MutexLock lock(&adapters_mu_);
-  std::vector<std::string> names;
-  for (const auto& [name, lora] : adapters_) names.push_back(name);
-  return names;
-}
+std::vector<std::string> EmbeddingEngine::AdapterNames() const { return adapters_.Names(); }
 
 absl::Status EmbeddingEngine::RunInputs(
     const google::protobuf::RepeatedPtrField<v1::EmbedInput>& inputs,
@@ -186,25 +148,11 @@ absl::Status EmbeddingEngine::RunInputs(
                                                    " inputs; max_inputs_per_request is ",
                                                    options_.max_inputs_per_request));
   }
-  auto pooling = PoolingFromProto(options.pooling(), encoder_->default_pooling());
-  if (!pooling.ok()) return pooling.status();
-  auto truncation = TruncationFromProto(options.truncate());
-  if (!truncation.ok()) return truncation.status();
-  const int64_t hidden = encoder_->transformer().config().hidden_size;
-  if (options.dimensions() > hidden) {
-    return absl::InvalidArgumentError(absl::StrCat("options.dimensions ", options.dimensions(),
-                                                   " exceeds the embedding size ", hidden));
-  }
-  if (!options.adapter().empty()) {
-    absl::MutexLock lock(&adapters_mu_);
-    if (adapters_.count(options.adapter()) == 0) {
-      std::vector<std::string> names;
-      for (const auto& [name, lora] : adapters_) names.push_back(name);
-      return absl::NotFoundError(absl::StrCat("adapter '", options.adapter(),
-                                              "' is not loaded (loaded: ",
-                                              names.empty() ? "none" : absl::StrJoin(names, ", "),
-                                              ")"));
-    }
+  const Backend::Info& info = backend_->info();
+  auto settings = EmbedSettingsFromProto(options, info.default_pooling, info.hidden_size);
+  if (!settings.ok()) return settings.status();
+  if (!settings->adapter.empty()) {
+    if (absl::Status s = adapters_.CheckLoaded(settings->adapter); !s.ok()) return s;
   }
   // A full queue refuses before any tokenizing: under overload the
   // refusals must stay cheap. (Schedule re-checks exactly, with tokens.)
@@ -222,23 +170,23 @@ absl::Status EmbeddingEngine::RunInputs(
   tasks.reserve(inputs.size());
   int64_t total_tokens = 0;
   for (int i = 0; i < inputs.size(); ++i) {
-    auto prepared = encoder_->Prepare({inputs[i].text(), inputs[i].instruction()},
-                                      max_input_tokens_, *truncation);
+    auto prepared = backend_->Prepare({inputs[i].text(), inputs[i].instruction()},
+                                      max_input_tokens_, settings->truncation);
     if (!prepared.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "input ", i, " ", prepared.status().message(),
-          *truncation == Encoder::Truncation::kNone ? " (max_input_tokens; set truncate)" : ""));
+          settings->truncation == Truncation::kNone ? " (max_input_tokens; set truncate)" : ""));
     }
-    if (prepared->pooled <= 0 && *pooling != PoolingMode::kBosToken) {
+    if (prepared->pooled <= 0 && settings->pooling != PoolingMode::kBosToken) {
       return absl::InvalidArgumentError(absl::StrCat(
           "input ", i, " has no text tokens to pool (empty text?) with ",
-          PoolingModeName(*pooling), " pooling"));
+          PoolingModeName(settings->pooling), " pooling"));
     }
     auto task = std::make_unique<EmbedTask>();
     task->tokens = static_cast<int64_t>(prepared->ids.size());
-    task->priority = options.priority();
+    task->priority = settings->priority;
     task->deadline = call.deadline;
-    task->key = BatchKey{options.adapter(), static_cast<int>(*pooling)};
+    task->key = BatchKey{settings->adapter, static_cast<int>(settings->pooling)};
     task->cancelled = cancelled;
     task->work = std::make_shared<EmbedWork>();
     task->work->request = request;
@@ -298,7 +246,7 @@ absl::Status EmbeddingEngine::RunInputs(
   absl::MutexLock lock(&request->mu);
   if (!request->status.ok()) return request->status;
   for (Embedding& e : request->results) {
-    TruncateAndNormalize(&e.values, options.dimensions(), options.normalize());
+    TruncateAndNormalize(&e.values, settings->dimensions, settings->normalize);
   }
   *out = std::move(request->results);
   usage->set_prompt_tokens(total_tokens);
@@ -313,12 +261,8 @@ absl::Status EmbeddingEngine::RunInputs(
 void EmbeddingEngine::ProcessBatch(EmbedBatch batch) {
   const absl::Time started = clock_->Now();
   const std::string& adapter = batch.key.adapter;
-  std::shared_ptr<LoraWeights> lora;
-  if (!adapter.empty()) {
-    absl::MutexLock lock(&adapters_mu_);
-    auto it = adapters_.find(adapter);
-    if (it != adapters_.end()) lora = it->second;
-  }
+  std::shared_ptr<const Backend::Adapter> lora;
+  if (!adapter.empty()) lora = adapters_.Find(adapter);
   std::vector<PreparedInput> inputs;
   std::vector<std::shared_ptr<EmbedWork>> works;
   std::vector<absl::Time> enqueued;
@@ -339,11 +283,7 @@ void EmbeddingEngine::ProcessBatch(EmbedBatch batch) {
     enqueued.push_back(task->enqueued);
   }
   if (inputs.empty()) return;
-  EncodeOptions encode;
-  encode.attention = options_.attention;
-  encode.pooling = static_cast<PoolingMode>(batch.key.pooling);
-  encode.lora = lora.get();
-  auto embeddings = encoder_->EncodePrepared(inputs, encode);
+  auto result = backend_->Embed(inputs, static_cast<PoolingMode>(batch.key.pooling), lora.get());
   if (options_.debug_batch_delay > absl::ZeroDuration()) {
     absl::SleepFor(options_.debug_batch_delay - (clock_->Now() - started));
   }
@@ -356,18 +296,19 @@ void EmbeddingEngine::ProcessBatch(EmbedBatch batch) {
   admission_.RecordBatch(started, finished, real_tokens, worker_->stats().queued_requests > 0);
   if (metrics_ != nullptr) {
     metrics_->Batch(absl::ToDoubleSeconds(finished - started), static_cast<int64_t>(inputs.size()),
-                    real_tokens, longest * static_cast<int64_t>(inputs.size()));
+                    real_tokens, longest * static_cast<int64_t>(inputs.size()),
+                    result.ok() ? result->forward_passes : 0);
     // (Resident memory is refreshed by server_main every few seconds, not
     // here: reading /proc per batch is work on the device thread.)
-    if (auto bytes = DeviceMemoryInUse(encoder_->transformer().device())) {
+    if (auto bytes = backend_->DeviceMemoryInUse()) {
       metrics_->SetDeviceMemory(*bytes);
     }
   }
   for (size_t i = 0; i < works.size(); ++i) {
-    if (!embeddings.ok()) {
-      works[i]->request->Fail(embeddings.status());
+    if (!result.ok()) {
+      works[i]->request->Fail(result.status());
     } else {
-      works[i]->request->Complete(works[i]->index, std::move((*embeddings)[i]),
+      works[i]->request->Complete(works[i]->index, std::move(result->embeddings[i]),
                                   started - enqueued[i], finished - started);
     }
   }
@@ -383,74 +324,24 @@ absl::StatusOr<v1::EmbedResponse> EmbeddingEngine::Embed(const v1::EmbedRequest&
     return s;
   }
   response.set_request_id(request.request_id());
-  for (Embedding& e : embeddings) {
-    v1::Embedding* out = response.add_embeddings();
-    out->set_tokens(static_cast<uint32_t>(e.tokens));
-    switch (request.options().encoding()) {
-      case v1::ENCODING_INT8: {
-        float scale = 0;
-        out->set_packed(QuantizeInt8(e.values, &scale));
-        out->set_scale(scale);
-        break;
-      }
-      case v1::ENCODING_BINARY:
-        out->set_packed(PackBinary(e.values));
-        break;
-      default:
-        out->mutable_values()->Add(e.values.begin(), e.values.end());
-        break;
-    }
+  for (const Embedding& e : embeddings) {
+    EmbeddingToProto(e, request.options().encoding(), response.add_embeddings());
   }
   return response;
 }
 
 absl::StatusOr<v1::SimilarityResponse> EmbeddingEngine::Similarity(
     const v1::SimilarityRequest& request, const CallContext& call) {
-  const bool has_query = request.has_query();
-  if (has_query == (request.pairs_size() > 0)) {
-    return absl::InvalidArgumentError("give either pairs, or a query with candidates");
-  }
-  if (has_query && request.candidates().empty()) {
-    return absl::InvalidArgumentError("query given without candidates");
-  }
-  google::protobuf::RepeatedPtrField<v1::EmbedInput> inputs;
-  if (has_query) {
-    *inputs.Add() = request.query();
-    for (const auto& c : request.candidates()) *inputs.Add() = c;
-  } else {
-    for (const auto& p : request.pairs()) {
-      *inputs.Add() = p.a();
-      *inputs.Add() = p.b();
-    }
-  }
+  auto inputs = SimilarityInputs(request);
+  if (!inputs.ok()) return inputs.status();
   std::vector<Embedding> embeddings;
   v1::SimilarityResponse response;
-  if (auto s = RunInputs(inputs, request.options(), call, &embeddings, response.mutable_usage(),
+  if (auto s = RunInputs(*inputs, request.options(), call, &embeddings, response.mutable_usage(),
                          response.mutable_timing());
       !s.ok()) {
     return s;
   }
-  if (has_query) {
-    std::vector<std::pair<float, uint32_t>> ranked;
-    for (size_t i = 1; i < embeddings.size(); ++i) {
-      const float score = Cosine(embeddings[0].values, embeddings[i].values);
-      response.add_scores(score);
-      ranked.emplace_back(score, static_cast<uint32_t>(i - 1));
-    }
-    std::stable_sort(ranked.begin(), ranked.end(),
-                     [](const auto& a, const auto& b) { return a.first > b.first; });
-    const size_t k = request.top_k() > 0 ? std::min<size_t>(request.top_k(), ranked.size())
-                                         : ranked.size();
-    for (size_t i = 0; i < k; ++i) {
-      auto* r = response.add_ranking();
-      r->set_index(ranked[i].second);
-      r->set_score(ranked[i].first);
-    }
-  } else {
-    for (size_t i = 0; i + 1 < embeddings.size(); i += 2) {
-      response.add_scores(Cosine(embeddings[i].values, embeddings[i + 1].values));
-    }
-  }
+  FillSimilarity(request, embeddings, &response);
   return response;
 }
 
@@ -462,37 +353,37 @@ absl::StatusOr<v1::TokenizeResponse> EmbeddingEngine::Tokenize(
                                                    " inputs; max_inputs_per_request is ",
                                                    options_.max_inputs_per_request));
   }
-  const Tokenizer& tok = encoder_->tokenizer();
   v1::TokenizeResponse response;
   for (const v1::EmbedInput& in : request.inputs()) {
     // What the model sees: "{instruction} {text}", as Prepare builds it.
     const std::string full = ModelText({in.text(), in.instruction()});
     auto* tokens = response.add_tokens();
-    for (int32_t id : tok.Encode(full, request.add_special_tokens())) {
-      tokens->add_ids(id);
-      tokens->add_pieces(tok.IdToPiece(id));
+    for (const Backend::Token& t : backend_->Tokenize(full, request.add_special_tokens())) {
+      tokens->add_ids(t.id);
+      tokens->add_pieces(t.piece);
     }
   }
   return response;
 }
 
 v1::InfoResponse EmbeddingEngine::Info() const {
-  const ModelConfig& c = encoder_->transformer().config();
+  const Backend::Info& b = backend_->info();
   v1::InfoResponse info;
   info.set_model_id(options_.model_id);
-  info.set_architecture(c.architecture);
-  info.set_hidden_size(static_cast<uint32_t>(c.hidden_size));
-  info.set_num_layers(static_cast<uint32_t>(c.num_layers));
-  info.set_dtype(DtypeName(encoder_->transformer().dtype()));
-  info.set_device(encoder_->transformer().device().str());
-  info.set_attention(options_.attention == AttentionMode::kCausal ? "causal" : "bidirectional");
-  info.set_default_pooling(PoolingModeName(encoder_->default_pooling()));
+  info.set_architecture(b.architecture);
+  info.set_hidden_size(static_cast<uint32_t>(b.hidden_size));
+  info.set_num_layers(static_cast<uint32_t>(b.num_layers));
+  info.set_dtype(b.dtype);
+  info.set_device(b.device);
+  info.set_attention(b.attention == AttentionMode::kCausal ? "causal" : "bidirectional");
+  info.set_default_pooling(PoolingModeName(b.default_pooling));
   info.set_max_input_tokens(static_cast<uint32_t>(max_input_tokens_));
   info.set_max_batch_tokens(static_cast<uint32_t>(options_.worker.queue.max_batch_tokens));
   info.set_max_batch_requests(static_cast<uint32_t>(options_.worker.queue.max_batch_requests));
+  info.set_max_forward_tokens(static_cast<uint32_t>(b.max_forward_tokens));
   for (const std::string& name : AdapterNames()) info.add_adapters(name);
   info.set_version(options_.version);
-  info.set_format(encoder_->model().format);
+  info.set_format(b.format);
   return info;
 }
 
@@ -550,54 +441,25 @@ void EmbeddingEngine::SetBackgroundWork(DeviceWorker::IdleWork work) {
 }
 
 absl::StatusOr<std::string> EmbeddingEngine::AdapterPath(const std::string& name) const {
-  absl::MutexLock lock(&adapters_mu_);
-  auto it = adapter_paths_.find(name);
-  if (it == adapter_paths_.end()) {
-    return absl::NotFoundError(absl::StrCat("adapter '", name, "' is not loaded"));
-  }
-  return it->second;
+  return adapters_.Path(name);
 }
 
 absl::Status EmbeddingEngine::LoadAdapter(const std::string& name, const std::string& path) {
-  if (!ValidAdapterName(name)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "adapter name '", name, "' must be 1-128 characters of letters, digits, '-', '_', '.'"));
-  }
-  {
-    absl::MutexLock lock(&adapters_mu_);
-    if (adapters_.count(name) != 0) {
-      return absl::AlreadyExistsError(absl::StrCat("adapter '", name, "' is already loaded"));
-    }
-  }
+  if (absl::Status s = adapters_.CheckNewName(name); !s.ok()) return s;
   // Tensors are created on the device worker, between batches.
   return RunOnWorker([this, name, path]() -> absl::Status {
-    const Transformer& t = encoder_->transformer();
-    absl::StatusOr<LoraWeights> lora;
-    try {
-      lora = LoadLoraAdapter(path, t.config(), t.device(), t.dtype());
-    } catch (const std::exception& e) {
-      return ExceptionStatus(e, absl::StrCat("loading adapter ", path));
-    }
-    if (!lora.ok()) return lora.status();
-    absl::MutexLock lock(&adapters_mu_);
-    if (adapters_.count(name) != 0) {
-      return absl::AlreadyExistsError(absl::StrCat("adapter '", name, "' is already loaded"));
-    }
-    adapters_[name] = std::make_shared<LoraWeights>(std::move(*lora));
-    adapter_paths_[name] = path;
-    if (metrics_ != nullptr) metrics_->SetAdaptersLoaded(static_cast<int64_t>(adapters_.size()));
+    auto weights = backend_->LoadAdapter(path);
+    if (!weights.ok()) return weights.status();
+    if (absl::Status s = adapters_.Insert(name, *std::move(weights), path); !s.ok()) return s;
+    if (metrics_ != nullptr) metrics_->SetAdaptersLoaded(adapters_.size());
     return absl::OkStatus();
   });
 }
 
 absl::Status EmbeddingEngine::UnloadAdapter(const std::string& name) {
   return RunOnWorker([this, name]() -> absl::Status {
-    absl::MutexLock lock(&adapters_mu_);
-    if (adapters_.erase(name) == 0) {
-      return absl::NotFoundError(absl::StrCat("adapter '", name, "' is not loaded"));
-    }
-    adapter_paths_.erase(name);
-    if (metrics_ != nullptr) metrics_->SetAdaptersLoaded(static_cast<int64_t>(adapters_.size()));
+    if (absl::Status s = adapters_.Remove(name); !s.ok()) return s;
+    if (metrics_ != nullptr) metrics_->SetAdaptersLoaded(adapters_.size());
     return absl::OkStatus();
   });
 }

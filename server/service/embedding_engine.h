@@ -4,20 +4,25 @@
 // wire responses. The gRPC service (embedding_service.h) and the
 // OpenAI-compatible HTTP endpoint (http_server.h) both call it.
 //
+// Its parts, one job each: Admission (queue bounds, deadline estimates),
+// AdapterRegistry (named adapters), wire_conversion (options in, responses
+// out), and the Backend (the model; TorchBackend runs the Encoder). The
+// engine itself ties them to the DeviceWorker: it schedules tasks, runs
+// batches and control work (adapter loads) on the worker, and waits.
+//
 // Named LoRA adapters are served unmerged on top of the (possibly merged)
 // base; loading and unloading them runs on the device worker between
 // batches, so traffic is never disturbed.
 //
 // Threading: every public method is thread-safe and may block the calling
 // thread until its work is done. No method touches a tensor: tokenization
-// is the Encoder's thread-safe Prepare, and all model work runs on the one
+// is the Backend's thread-safe Prepare, and all model work runs on the one
 // worker thread.
 #ifndef LLM2VEC_SERVER_SERVICE_EMBEDDING_ENGINE_H_
 #define LLM2VEC_SERVER_SERVICE_EMBEDDING_ENGINE_H_
 
 #include <atomic>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,12 +32,13 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "llm2vec/v1/embedding.pb.h"
-#include "model/nn/encoder.h"
 #include "server/http/metrics.h"
 #include "server/scheduler/call_watcher.h"
 #include "server/scheduler/clock.h"
 #include "server/scheduler/device_worker.h"
+#include "server/service/adapter_registry.h"
 #include "server/service/admission.h"
+#include "server/service/backend.h"
 
 namespace llm2vec {
 
@@ -46,9 +52,6 @@ struct CallContext {
   std::string method;
 };
 
-// A served adapter's name: 1-128 letters, digits, '-', '_' or '.'.
-bool ValidAdapterName(const std::string& name);
-
 class EmbeddingEngine {
  public:
   struct Options {
@@ -60,8 +63,6 @@ class EmbeddingEngine {
     int64_t max_input_tokens = 0;
     // Most inputs in one request.
     int64_t max_inputs_per_request = 2048;
-    // Attention of every forward pass (LLM2Vec: bidirectional).
-    AttentionMode attention = AttentionMode::kBidirectional;
     // Batching and queue bounds.
     DeviceWorker::Options worker;
     // How often one watcher thread checks every waiting call's
@@ -73,9 +74,9 @@ class EmbeddingEngine {
     absl::Duration debug_batch_delay = absl::ZeroDuration();
   };
 
-  // Takes the encoder (and with it the model); starts the device worker.
+  // Takes the backend (and with it the model); starts the device worker.
   // `clock` and `metrics` (may be null) must outlive the engine.
-  static absl::StatusOr<std::unique_ptr<EmbeddingEngine>> Create(std::unique_ptr<Encoder> encoder,
+  static absl::StatusOr<std::unique_ptr<EmbeddingEngine>> Create(std::unique_ptr<Backend> backend,
                                                                  const Options& options,
                                                                  Clock* clock, Metrics* metrics);
   ~EmbeddingEngine();
@@ -114,12 +115,11 @@ class EmbeddingEngine {
   void Shutdown(absl::Duration drain_timeout);
   bool shutting_down() const { return shutting_down_.load(); }
 
-  const Encoder& encoder() const { return *encoder_; }
   BatchQueue::Stats queue_stats() const { return worker_->stats(); }
 
   // Implementation details follow.
  private:
-  EmbeddingEngine(std::unique_ptr<Encoder> encoder, const Options& options, Clock* clock,
+  EmbeddingEngine(std::unique_ptr<Backend> backend, const Options& options, Clock* clock,
                   Metrics* metrics);
   // Tokenizes, schedules and waits for `inputs`; fills embeddings (after
   // per-request truncation/normalisation), usage and timing.
@@ -135,7 +135,7 @@ class EmbeddingEngine {
   absl::Status RunOnWorker(std::function<absl::Status()> fn);
   bool RunControlWork(absl::Time next_batch_at);
 
-  std::unique_ptr<Encoder> encoder_;
+  std::unique_ptr<Backend> backend_;
   Options options_;
   Clock* clock_;
   Metrics* metrics_;
@@ -145,12 +145,9 @@ class EmbeddingEngine {
   // Queue bounds and deadline estimates; the worker records each batch.
   Admission admission_;
 
-  mutable absl::Mutex adapters_mu_;
-  // Name -> adapter weights (on the device). Written only on the worker
-  // thread (loads/unloads run there); read by RPC threads for names only.
-  std::map<std::string, std::shared_ptr<LoraWeights>> adapters_ ABSL_GUARDED_BY(adapters_mu_);
-  // Name -> the folder it was loaded from.
-  std::map<std::string, std::string> adapter_paths_ ABSL_GUARDED_BY(adapters_mu_);
+  // Written only on the worker thread (loads and unloads run there); RPC
+  // threads check names.
+  AdapterRegistry adapters_;
 
   absl::Mutex control_mu_;
   std::vector<std::function<void()>> control_ ABSL_GUARDED_BY(control_mu_);

@@ -58,8 +58,8 @@ TEST(MetricsTest, CountersAndHistogramsMove) {
   metrics->InputLength(5);
   metrics->InputLength(300);
   metrics->Queued(0.004);
-  metrics->Batch(0.05, 4, 30, 40);
-  metrics->Batch(0.02, 1, 10, 10);
+  metrics->Batch(0.05, 4, 30, 40, 2);
+  metrics->Batch(0.02, 1, 10, 10, 1);
   metrics->Dropped("deadline", 3);
   metrics->Rejected("queue_full");
   metrics->Rejected("queue_full");
@@ -96,6 +96,7 @@ TEST(MetricsTest, CountersAndHistogramsMove) {
   EXPECT_EQ(Value(s, "llm2vec_batch_size_tokens_sum"), 50);
   EXPECT_EQ(Value(s, "llm2vec_batch_real_tokens_total"), 40);
   EXPECT_EQ(Value(s, "llm2vec_batch_padded_tokens_total"), 50);
+  EXPECT_EQ(Value(s, "llm2vec_forward_passes_total"), 3);
   // Padding 1 - 30/40 = 0.25 and 0 (the unpadded batch lands in le="0").
   EXPECT_EQ(Value(s, "llm2vec_batch_padding_ratio_count"), 2);
   EXPECT_DOUBLE_EQ(Value(s, "llm2vec_batch_padding_ratio_sum"), 0.25);
@@ -202,7 +203,7 @@ TEST(MetricsTest, PromtoolAcceptsTheExposition) {
   metrics->Tokenized(0.001, 1, 10);
   metrics->InputLength(10);
   metrics->Queued(0.001);
-  metrics->Batch(0.01, 1, 10, 10);
+  metrics->Batch(0.01, 1, 10, 10, 1);
   metrics->Dropped("cancelled", 1);
   metrics->Rejected("invalid");
   metrics->SetQueueDepth(1, 10);

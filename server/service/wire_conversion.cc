@@ -1,0 +1,124 @@
+#include "server/service/wire_conversion.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/service/vector_ops.h"
+
+namespace llm2vec {
+namespace {
+
+absl::StatusOr<PoolingMode> PoolingFromProto(v1::Pooling pooling, PoolingMode fallback) {
+  switch (pooling) {
+    case v1::POOLING_UNSPECIFIED: return fallback;
+    case v1::POOLING_MEAN: return PoolingMode::kMean;
+    case v1::POOLING_WEIGHTED_MEAN: return PoolingMode::kWeightedMean;
+    case v1::POOLING_LAST_TOKEN: return PoolingMode::kLastToken;
+    case v1::POOLING_BOS_TOKEN: return PoolingMode::kBosToken;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.pooling ", static_cast<int>(pooling), " is not a known value"));
+  }
+}
+
+absl::StatusOr<Truncation> TruncationFromProto(v1::Truncate t) {
+  switch (t) {
+    case v1::TRUNCATE_NONE: return Truncation::kNone;
+    case v1::TRUNCATE_END: return Truncation::kEnd;
+    case v1::TRUNCATE_START: return Truncation::kStart;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("options.truncate ", static_cast<int>(t), " is not a known value"));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<EmbedSettings> EmbedSettingsFromProto(const v1::EmbedOptions& options,
+                                                     PoolingMode default_pooling,
+                                                     int64_t hidden_size) {
+  EmbedSettings settings;
+  auto pooling = PoolingFromProto(options.pooling(), default_pooling);
+  if (!pooling.ok()) return pooling.status();
+  settings.pooling = *pooling;
+  auto truncation = TruncationFromProto(options.truncate());
+  if (!truncation.ok()) return truncation.status();
+  settings.truncation = *truncation;
+  if (options.dimensions() > hidden_size) {
+    return absl::InvalidArgumentError(absl::StrCat("options.dimensions ", options.dimensions(),
+                                                   " exceeds the embedding size ", hidden_size));
+  }
+  settings.dimensions = options.dimensions();
+  settings.normalize = options.normalize();
+  settings.adapter = options.adapter();
+  settings.priority = options.priority();
+  return settings;
+}
+
+void EmbeddingToProto(const Embedding& embedding, v1::Encoding encoding, v1::Embedding* out) {
+  out->set_tokens(static_cast<uint32_t>(embedding.tokens));
+  switch (encoding) {
+    case v1::ENCODING_INT8: {
+      float scale = 0;
+      out->set_packed(QuantizeInt8(embedding.values, &scale));
+      out->set_scale(scale);
+      break;
+    }
+    case v1::ENCODING_BINARY:
+      out->set_packed(PackBinary(embedding.values));
+      break;
+    default:
+      out->mutable_values()->Add(embedding.values.begin(), embedding.values.end());
+      break;
+  }
+}
+
+absl::StatusOr<google::protobuf::RepeatedPtrField<v1::EmbedInput>> SimilarityInputs(
+    const v1::SimilarityRequest& request) {
+  const bool has_query = request.has_query();
+  if (has_query == (request.pairs_size() > 0)) {
+    return absl::InvalidArgumentError("give either pairs, or a query with candidates");
+  }
+  if (has_query && request.candidates().empty()) {
+    return absl::InvalidArgumentError("query given without candidates");
+  }
+  google::protobuf::RepeatedPtrField<v1::EmbedInput> inputs;
+  if (has_query) {
+    *inputs.Add() = request.query();
+    for (const auto& c : request.candidates()) *inputs.Add() = c;
+  } else {
+    for (const auto& p : request.pairs()) {
+      *inputs.Add() = p.a();
+      *inputs.Add() = p.b();
+    }
+  }
+  return inputs;
+}
+
+void FillSimilarity(const v1::SimilarityRequest& request, const std::vector<Embedding>& embeddings,
+                    v1::SimilarityResponse* response) {
+  if (request.has_query()) {
+    std::vector<std::pair<float, uint32_t>> ranked;
+    for (size_t i = 1; i < embeddings.size(); ++i) {
+      const float score = Cosine(embeddings[0].values, embeddings[i].values);
+      response->add_scores(score);
+      ranked.emplace_back(score, static_cast<uint32_t>(i - 1));
+    }
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    const size_t k = request.top_k() > 0 ? std::min<size_t>(request.top_k(), ranked.size())
+                                         : ranked.size();
+    for (size_t i = 0; i < k; ++i) {
+      auto* r = response->add_ranking();
+      r->set_index(ranked[i].second);
+      r->set_score(ranked[i].first);
+    }
+  } else {
+    for (size_t i = 0; i + 1 < embeddings.size(); i += 2) {
+      response->add_scores(Cosine(embeddings[i].values, embeddings[i + 1].values));
+    }
+  }
+}
+
+}  // namespace llm2vec
