@@ -284,9 +284,6 @@ void EmbeddingEngine::ProcessBatch(EmbedBatch batch) {
   }
   if (inputs.empty()) return;
   auto result = backend_->Embed(inputs, static_cast<PoolingMode>(batch.key.pooling), lora.get());
-  if (options_.debug_batch_delay > absl::ZeroDuration()) {
-    absl::SleepFor(options_.debug_batch_delay - (clock_->Now() - started));
-  }
   const absl::Time finished = clock_->Now();
   int64_t real_tokens = 0, longest = 0;
   for (const PreparedInput& in : inputs) {

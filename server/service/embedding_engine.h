@@ -69,9 +69,6 @@ class EmbeddingEngine {
     // is_cancelled (see CallWatcher; the calls themselves sleep until
     // done, so the cost does not grow with the number waiting).
     absl::Duration cancel_poll = absl::Milliseconds(50);
-    // Testing aid: every batch takes at least this long (a slow device),
-    // so tests can fill the queue and expire deadlines deterministically.
-    absl::Duration debug_batch_delay = absl::ZeroDuration();
   };
 
   // Takes the backend (and with it the model); starts the device worker.

@@ -25,12 +25,13 @@ namespace testing {
 
 std::string DemoModel() { return TestdataPath("models/stories260k-gguf/stories260K.gguf"); }
 
-ServerProcess::ServerProcess(std::vector<std::string> extra_flags) {
+ServerProcess::ServerProcess(std::vector<std::string> extra_flags, absl::Duration batch_delay) {
   char dir_template[] = "/tmp/llm2vec_e2e_XXXXXX";
   EXPECT_NE(mkdtemp(dir_template), nullptr);
   dir_ = dir_template;
   port_file_ = dir_ + "/ports.json";
-  std::vector<std::string> args = {LLM2VEC_SERVER_BIN, "--model", DemoModel(), "--port", "0",
+  const bool slow = batch_delay > absl::ZeroDuration();
+  std::vector<std::string> args = {slow ? LLM2VEC_SLOW_SERVER_BIN : LLM2VEC_SERVER_BIN, "--model", DemoModel(), "--port", "0",
                                    "--http-port", "0", "--metrics-port", "0",
                                    "--port-file", port_file_, "--threads", "1"};
   bool has_state_dir = false;
@@ -45,6 +46,10 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_flags) {
   pid_ = fork();
   if (pid_ == 0) {
     if (std::freopen((dir_ + "/server.log").c_str(), "w", stderr) == nullptr) _exit(126);
+    if (slow) {
+      const std::string ms = std::to_string(absl::ToInt64Milliseconds(batch_delay));
+      setenv("LLM2VEC_TEST_BATCH_DELAY_MS", ms.c_str(), 1);
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "client/embedding_client.h"
 
 namespace llm2vec {
@@ -23,8 +24,12 @@ class ServerProcess {
  public:
   // Starts LLM2VEC_SERVER_BIN --model DemoModel() with ephemeral ports, one
   // thread, `extra_flags`, and (unless they name one) a --state-dir inside
-  // its own temporary folder; waits until it serves.
-  explicit ServerProcess(std::vector<std::string> extra_flags);
+  // its own temporary folder; waits until it serves. With a `batch_delay`,
+  // the test build of the server (slow_server_main.cc) instead, whose every
+  // batch takes at least that long: a slow device, so that work waits in
+  // its queue.
+  explicit ServerProcess(std::vector<std::string> extra_flags,
+                         absl::Duration batch_delay = absl::ZeroDuration());
   // SIGKILLs a server still running; removes the temporary folder.
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;

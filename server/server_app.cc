@@ -1,0 +1,405 @@
+#include "server/server_app.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "common/atomic_dir.h"
+#include "common/flags.h"
+#include "model/nn/encoder.h"
+#include "model/nn/model_loader.h"
+#include "model/nn/tensor_io.h"
+#include "server/http/http_server.h"
+#include "server/http/metrics.h"
+#include "server/scheduler/clock.h"
+#include "server/service/embedding_engine.h"
+#include "server/service/embedding_service.h"
+#include "server/service/torch_backend.h"
+#include "server/training/training_manager.h"
+#include "server/training/training_service.h"
+
+namespace llm2vec {
+namespace {
+
+int Fail(const std::string& message) {
+  std::cerr << "llm2vec-server: " << message << "\n";
+  return 2;
+}
+
+// Fails after the gRPC server started: stop it cleanly first.
+int FailServing(grpc::Server* server, const std::string& message) {
+  server->Shutdown();
+  return Fail(message);
+}
+
+struct ServerFlags {
+  std::string model;
+  std::vector<std::string> merge_adapters, adapters;
+  std::string host = "127.0.0.1";
+  int64_t port = 50051, http_port = 8080, metrics_port = 9090;
+  std::string device = "cpu", dtype = "float32";
+  std::string attention = "bidirectional", pooling;
+  int64_t max_batch_tokens = 16384, max_batch_requests = 256, max_queue_delay_us = 0;
+  int64_t max_queue_tokens = 1 << 20, max_queue_requests = 4096, max_input_tokens = 0;
+  int64_t max_inputs_per_request = 2048, threads = 0, drain_timeout_s = 30;
+  std::string port_file;
+  // Training jobs.
+  std::string state_dir, data_root, adapter_root;
+  int64_t max_training_steps = 100000, max_training_data_bytes = int64_t{10} << 30;
+  int64_t max_queued_jobs = 16, checkpoint_every = 50;
+  bool resume_interrupted_jobs = true;
+  int64_t training_idle_grace_ms = 5, training_max_wait_ms = 2000;
+  int64_t worker_nice = 5;
+  int64_t rpc_threads = 256;
+};
+
+// $XDG_STATE_HOME/llm2vec, else ~/.local/state/llm2vec, else "".
+std::string DefaultStateDir() {
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg != '\0') {
+    return absl::StrCat(xdg, "/llm2vec");
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return absl::StrCat(home, "/.local/state/llm2vec");
+  }
+  return "";
+}
+
+}  // namespace
+
+int RunServer(int argc, char** argv, const ServerHooks& hooks) {
+  TuneHostMalloc();
+  // Debian's abseil is built with Mutex deadlock detection on: every lock
+  // then updated a lock-order graph (~1% of the server's CPU under load).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  ServerFlags f;
+  FlagSet flags("llm2vec-server",
+                "Serves LLM2Vec text embeddings over gRPC (llm2vec.v1.EmbeddingService, with\n"
+                "grpc.health.v1 and reflection), an OpenAI-compatible HTTP endpoint\n"
+                "(POST /v1/embeddings, GET /health) and Prometheus metrics (/metrics).",
+                "LLM2VEC_");
+  flags.String("model", &f.model, "PATH_OR_ID",
+               "Hugging Face folder, .gguf file, PEFT adapter folder, or hub id org/name[@rev]",
+               true);
+  flags.List("merge-adapter", &f.merge_adapters, "DIR",
+             "LoRA adapter merged into the base weights at load (e.g. an MNTP adapter)");
+  flags.List("adapter", &f.adapters, "NAME=DIR",
+             "LoRA adapter served unmerged under NAME; requests pick it with options.adapter");
+  flags.String("host", &f.host, "HOST", "address to listen on (0.0.0.0 for all interfaces)");
+  flags.Int("port", &f.port, "PORT", "gRPC port (0 picks a free one)", 0, 65535);
+  flags.Int("http-port", &f.http_port, "PORT", "HTTP port for /v1/embeddings and /health (-1 disables)", -1, 65535);
+  flags.Int("metrics-port", &f.metrics_port, "PORT", "Prometheus /metrics port (-1 disables)", -1, 65535);
+  flags.String("device", &f.device, "DEVICE", "cpu, cuda or cuda:N");
+  flags.String("dtype", &f.dtype, "DTYPE", "compute dtype");
+  flags.Choices("dtype", {"float32", "bfloat16", "float16"});
+  flags.String("attention", &f.attention, "MODE", "attention mode of every forward pass");
+  flags.Choices("attention", {"bidirectional", "causal"});
+  flags.String("pooling", &f.pooling, "MODE",
+               "default pooling [default: llm2vec_config.json's, else mean]");
+  flags.Choices("pooling", {"mean", "weighted_mean", "last_token", "eos_token", "bos_token"});
+  flags.Int("max-batch-tokens", &f.max_batch_tokens, "N", "padded tokens per batch", 1);
+  flags.Int("max-batch-requests", &f.max_batch_requests, "N", "inputs per batch", 1);
+  flags.Int("max-queue-delay-us", &f.max_queue_delay_us, "US",
+            "how long a batch that is not full may wait for company (0: dispatch at once)", 0);
+  flags.Int("worker-nice", &f.worker_nice, "N",
+            "CPU priority of the device worker and its math threads relative to the RPC "
+            "threads (0-19; higher yields the cores to them when saturated)", 0, 19);
+  flags.Int("rpc-threads", &f.rpc_threads, "N",
+            "gRPC threads kept for incoming calls once started (they start on demand, one per "
+            "call in progress; beyond N a finished call's thread exits)", 1, 100000);
+  flags.Int("max-queue-tokens", &f.max_queue_tokens, "N",
+            "tokens that may wait; beyond, requests fail fast with RESOURCE_EXHAUSTED", 1);
+  flags.Int("max-queue-requests", &f.max_queue_requests, "N",
+            "inputs that may wait; beyond, RESOURCE_EXHAUSTED", 1);
+  flags.Int("max-input-tokens", &f.max_input_tokens, "N",
+            "longest input in tokens, BOS included (0: the model's max_position_embeddings)", 0);
+  flags.Int("max-inputs-per-request", &f.max_inputs_per_request, "N", "inputs in one request", 1);
+  flags.Int("threads", &f.threads, "N", "CPU math threads (0 = all cores)", 0, 1024);
+  flags.Int("drain-timeout-s", &f.drain_timeout_s, "S",
+            "on SIGTERM, how long queued work may take to finish", 0);
+  flags.String("port-file", &f.port_file, "FILE",
+               "write the bound ports as JSON here once serving (for tests and supervisors)");
+  flags.String("state-dir", &f.state_dir, "DIR",
+               "training jobs' database (jobs.db) and checkpoints; \"none\" disables training "
+               "[default: $XDG_STATE_HOME/llm2vec, else ~/.local/state/llm2vec]");
+  flags.String("training-data-root", &f.data_root, "DIR",
+               "Train's data_path is relative to this folder and may not leave it "
+               "[default: STATE_DIR/data]");
+  flags.String("adapter-root", &f.adapter_root, "DIR",
+               "trained adapters are written to DIR/NAME; Train's base_adapter names are "
+               "looked up here when not loaded [default: STATE_DIR/adapters]");
+  flags.Int("max-training-steps", &f.max_training_steps, "N", "most steps one job may ask for", 1);
+  flags.Int("max-training-data-bytes", &f.max_training_data_bytes, "N",
+            "largest training data file", 1);
+  flags.Int("max-queued-jobs", &f.max_queued_jobs, "N",
+            "training jobs that may wait; beyond, Train fails with RESOURCE_EXHAUSTED", 1);
+  flags.Int("checkpoint-every", &f.checkpoint_every, "N",
+            "training steps between checkpoints, unless a job sets its own", 1);
+  flags.Int("training-idle-grace-ms", &f.training_idle_grace_ms, "MS",
+            "a training unit (one micro-batch) starts only after the device has had no "
+            "inference batch for this long", 0);
+  flags.Int("training-max-wait-ms", &f.training_max_wait_ms, "MS",
+            "under constant inference load, a running job still gets one unit this often "
+            "(0: training never waits; inference p99 then includes a unit)", 0);
+  flags.Bool("resume-interrupted-jobs", &f.resume_interrupted_jobs,
+             "at startup, resume jobs a crash or shutdown interrupted (=false: leave them for "
+             "ResumeJob)");
+  if (auto s = flags.Parse(argc, argv); !s.ok()) return Fail(std::string(s.message()));
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return 0;
+  }
+  std::vector<std::pair<std::string, std::string>> named;
+  for (const std::string& a : f.adapters) {
+    std::vector<std::string> kv = absl::StrSplit(a, absl::MaxSplits('=', 1));
+    if (kv.size() != 2 || kv[0].empty() || kv[1].empty()) {
+      return Fail(absl::StrCat("--adapter: '", a, "' is not NAME=DIR"));
+    }
+    named.emplace_back(kv[0], kv[1]);
+  }
+
+  // Signals are handled by one thread with sigwait; block them everywhere.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto metrics = Metrics::Create();
+  // HTTP and gRPC listen from the start: health reports NOT_SERVING (503 /
+  // UNAVAILABLE) until the model is loaded and warm.
+  std::atomic<EmbeddingEngine*> engine_ptr{nullptr};
+  std::atomic<bool> serving{false};
+  std::unique_ptr<HttpServer> http;
+  if (f.http_port >= 0) {
+    HttpServer::Options http_options;
+    http_options.host = f.host;
+    http_options.port = static_cast<int>(f.http_port);
+    http_options.metrics = metrics.get();
+    Metrics* m = metrics.get();
+    auto started = HttpServer::Start(
+        http_options,
+        [&engine_ptr, m](const HttpEmbedCall& call) -> absl::StatusOr<HttpEmbedResult> {
+          const absl::Time start = absl::Now();
+          EmbeddingEngine* eng = engine_ptr.load();
+          if (eng == nullptr) return absl::UnavailableError("the model is still loading");
+          if (call.dimensions > std::numeric_limits<int32_t>::max()) {
+            return absl::InvalidArgumentError(
+                absl::StrCat("dimensions ", call.dimensions, " exceeds the embedding size"));
+          }
+          v1::EmbedRequest request;
+          for (const std::string& t : call.texts) request.add_inputs()->set_text(t);
+          request.mutable_options()->set_dimensions(static_cast<uint32_t>(call.dimensions));
+          // "model" naming a loaded adapter selects it; any other name (clients
+          // often send their own default) means the base model.
+          for (const std::string& name : eng->AdapterNames()) {
+            if (name == call.model) request.mutable_options()->set_adapter(name);
+          }
+          CallContext ctx;
+          ctx.method = HttpServer::kEmbeddingsMethod;
+          ctx.is_cancelled = call.client_gone;  // a closed connection cancels
+          auto response = eng->Embed(request, ctx);
+          m->RequestDone(HttpServer::kEmbeddingsMethod,
+                         absl::StatusCodeToString(response.status().code()),
+                         absl::ToDoubleSeconds(absl::Now() - start));
+          if (!response.ok()) return response.status();
+          HttpEmbedResult result;
+          for (const auto& e : response->embeddings()) {
+            result.embeddings.emplace_back(e.values().begin(), e.values().end());
+          }
+          result.prompt_tokens = static_cast<int64_t>(response->usage().prompt_tokens());
+          return result;
+        },
+        [&serving]() { return serving.load(); }, f.model);
+    if (!started.ok()) return Fail(absl::StrCat("--http-port: ", started.status().message()));
+    http = std::move(*started);
+  }
+  // gRPC first, so health answers NOT_SERVING while the model loads.
+  // gRPC: the service, health checking and reflection.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  EmbeddingService service(metrics.get(), EmbeddingService::Options());
+  TrainingService training_service(metrics.get());
+  grpc::ServerBuilder builder;
+  int grpc_port = 0;
+  builder.AddListeningPort(absl::StrCat(f.host, ":", f.port), grpc::InsecureServerCredentials(),
+                           &grpc_port);
+  builder.RegisterService(&service);
+  builder.RegisterService(&training_service);
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  // gRPC's default keeps 2 idle threads: under concurrent load every call
+  // then created a thread and ended it (~150 a second at 64 clients),
+  // which cost 5-9% of the forward passes' throughput on a 2-vCPU host.
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              static_cast<int>(f.rpc_threads));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || grpc_port == 0) {
+    return Fail(absl::StrCat("cannot listen on ", f.host, ":", f.port));
+  }
+  // NOT_SERVING (and UNAVAILABLE from the service) until loaded and warm.
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus(false);
+
+  const absl::Time load_start = absl::Now();
+  LoadOptions load;
+  load.device = f.device;
+  load.dtype = f.dtype;
+  load.merge_adapters = f.merge_adapters;
+  auto model = LoadModel(f.model, load);
+  if (!model.ok()) return FailServing(server.get(), std::string(model.status().message()));
+  Encoder::Options encoder_options;
+  auto cfg = Llm2VecConfigOf(*model);
+  if (!cfg.ok()) return FailServing(server.get(), std::string(cfg.status().message()));
+  encoder_options.llm2vec = *cfg;
+  if (!f.pooling.empty()) encoder_options.llm2vec.pooling_mode = *ParsePoolingMode(f.pooling);
+  encoder_options.num_threads = static_cast<int>(f.threads);
+  const std::string description =
+      absl::StrCat(model->path, " (", model->format, ", ", model->transformer->config().architecture,
+                   ", ", f.dtype, " on ", f.device, ")");
+  auto encoder = Encoder::Create(std::move(*model), encoder_options);
+  if (!encoder.ok()) return FailServing(server.get(), std::string(encoder.status().message()));
+
+  EmbeddingEngine::Options engine_options;
+  engine_options.model_id = f.model;
+  engine_options.max_input_tokens = f.max_input_tokens;
+  engine_options.max_inputs_per_request = f.max_inputs_per_request;
+  BatchQueue::Options& q = engine_options.worker.queue;
+  q.max_batch_tokens = f.max_batch_tokens;
+  q.max_batch_requests = f.max_batch_requests;
+  q.max_queue_delay = absl::Microseconds(f.max_queue_delay_us);
+  q.max_queue_tokens = f.max_queue_tokens;
+  q.max_queue_requests = f.max_queue_requests;
+  engine_options.worker.nice = static_cast<int>(f.worker_nice);
+  engine_options.worker.idle_work_grace = absl::Milliseconds(f.training_idle_grace_ms);
+  engine_options.worker.idle_work_max_wait = absl::Milliseconds(f.training_max_wait_ms);
+  // Training jobs share the served base weights (read-only) with the engine.
+  const Transformer* served_weights = &(*encoder)->transformer();
+  const AttentionMode attention =
+      f.attention == "causal" ? AttentionMode::kCausal : AttentionMode::kBidirectional;
+  std::unique_ptr<Backend> backend = MakeTorchBackend(std::move(*encoder), attention);
+  if (hooks.wrap_backend) backend = hooks.wrap_backend(std::move(backend));
+  auto engine = EmbeddingEngine::Create(std::move(backend), engine_options, Clock::Real(),
+                                        metrics.get());
+  if (!engine.ok()) return FailServing(server.get(), std::string(engine.status().message()));
+  for (const auto& [name, dir] : named) {
+    if (auto s = (*engine)->LoadAdapter(name, dir); !s.ok()) {
+      return FailServing(server.get(), absl::StrCat("--adapter ", name, ": ", s.message()));
+    }
+  }
+  if (auto s = (*engine)->Warmup(); !s.ok()) return FailServing(server.get(), absl::StrCat("warm-up failed: ", s.message()));
+  const double load_seconds = absl::ToDoubleSeconds(absl::Now() - load_start);
+  metrics->SetModelLoadSeconds(load_seconds);
+
+
+  std::unique_ptr<MetricsExposer> exposer;
+  if (f.metrics_port >= 0) {
+    auto started = MetricsExposer::Start(f.host, static_cast<int>(f.metrics_port),
+                                         metrics->registry());
+    if (!started.ok()) return FailServing(server.get(), absl::StrCat("--metrics-port: ", started.status().message()));
+    exposer = std::move(*started);
+  }
+
+  // Training: jobs run on the engine's device worker between batches.
+  std::unique_ptr<TrainingManager> training;
+  if (f.state_dir.empty()) f.state_dir = DefaultStateDir();
+  if (f.state_dir == "none" || f.state_dir.empty()) {
+    std::cerr << "llm2vec-server: training is disabled (no --state-dir)" << std::endl;
+  } else {
+    TrainingManager::Options t;
+    t.state_dir = f.state_dir;
+    t.data_root = f.data_root.empty() ? f.state_dir + "/data" : f.data_root;
+    t.adapter_root = f.adapter_root.empty() ? f.state_dir + "/adapters" : f.adapter_root;
+    t.model = f.model;
+    t.load = load;
+    t.shared_weights = served_weights;
+    t.num_threads = static_cast<int>(f.threads);
+    t.max_steps = f.max_training_steps;
+    t.max_data_bytes = f.max_training_data_bytes;
+    t.max_queued_jobs = static_cast<int>(f.max_queued_jobs);
+    t.checkpoint_every = f.checkpoint_every;
+    t.resume_interrupted = f.resume_interrupted_jobs;
+    EmbeddingEngine* eng = engine->get();
+    TrainingManager::Host host;
+    host.wake_worker = [eng] { eng->WakeWorker(); };
+    host.adapter_path = [eng](const std::string& name) { return eng->AdapterPath(name); };
+    host.load_adapter = [eng](const std::string& name, const std::string& dir) {
+      return eng->LoadAdapter(name, dir);
+    };
+    auto created = TrainingManager::Create(t, std::move(host), metrics.get());
+    if (!created.ok()) {
+      return FailServing(server.get(), absl::StrCat("--state-dir ", f.state_dir, ": ",
+                                                    created.status().message()));
+    }
+    training = std::move(*created);
+    TrainingManager* m = training.get();
+    eng->SetBackgroundWork([m](absl::Time next_batch_at) { return m->RunUnit(next_batch_at); });
+    training_service.SetManager(m);
+    std::cerr << "llm2vec-server: training jobs in " << t.state_dir << " (data from "
+              << t.data_root << ", adapters to " << t.adapter_root << ")" << std::endl;
+  }
+
+  service.SetEngine(engine->get());
+  engine_ptr.store(engine->get());
+  health->SetServingStatus(true);
+  serving.store(true);
+  std::cerr << "llm2vec-server: serving " << description << " with "
+            << (*engine)->AdapterNames().size() << " named adapter(s), loaded and warmed in "
+            << load_seconds << " s; gRPC " << f.host << ":" << grpc_port;
+  if (http) std::cerr << ", HTTP :" << http->port();
+  if (exposer) std::cerr << ", metrics :" << exposer->port();
+  std::cerr << std::endl;
+  if (!f.port_file.empty()) {
+    const std::string ports =
+        absl::StrFormat("{\"grpc\": %d, \"http\": %d, \"metrics\": %d}\n", grpc_port,
+                        http ? http->port() : -1, exposer ? exposer->port() : -1);
+    if (absl::Status s = WriteFileAtomically(f.port_file, ports); !s.ok()) {
+      return FailServing(server.get(), absl::StrCat("--port-file: ", s.message()));
+    }
+  }
+
+  // Resident memory moves while no batch runs too (a training job loads
+  // its model copy, memory is returned): refresh the gauge every 5 s.
+  absl::Notification stop_refresh;
+  std::thread memory_refresh([&] {
+    do {
+      metrics->UpdateProcessMemory();
+    } while (!stop_refresh.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  });
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  stop_refresh.Notify();
+  memory_refresh.join();
+  std::cerr << "llm2vec-server: received " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
+            << "; draining (up to " << f.drain_timeout_s << " s)" << std::endl;
+  serving.store(false);
+  health->SetServingStatus(false);
+  const absl::Duration drain = absl::Seconds(f.drain_timeout_s);
+  // The running job checkpoints and becomes INTERRUPTED (resumed at the
+  // next start); then inference drains.
+  training_service.StopWatches();
+  if (training) training->Shutdown();
+  (*engine)->SetBackgroundWork(nullptr);
+  (*engine)->Shutdown(drain);  // refuses new work, finishes queued work
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  http.reset();
+  std::cerr << "llm2vec-server: stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace llm2vec
