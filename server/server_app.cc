@@ -337,6 +337,9 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
     TrainingManager::Host host;
     host.wake_worker = [eng] { eng->WakeWorker(); };
     host.adapter_path = [eng](const std::string& name) { return eng->AdapterPath(name); };
+    host.run_on_device = [eng](std::function<absl::Status()> fn) {
+      return eng->RunOnDevice(std::move(fn));
+    };
     host.load_adapter = [eng](const std::string& name, const std::string& dir) {
       return eng->LoadAdapter(name, dir);
     };

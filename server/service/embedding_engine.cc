@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -124,10 +125,18 @@ void EmbeddingEngine::BeginShutdown(absl::Duration drain_timeout) {
 void EmbeddingEngine::Shutdown(absl::Duration drain_timeout) {
   shutting_down_.store(true);
   if (worker_ != nullptr) worker_->Shutdown(drain_timeout);
-  // Control work that never ran (the worker is gone) must not hang callers.
-  absl::MutexLock lock(&control_mu_);
-  for (auto& fn : control_) fn();
-  control_.clear();
+  // Control work that never ran (the worker is gone) is answered, never run
+  // on this thread; none is queued from now on.
+  std::deque<ControlWork> left;
+  {
+    absl::MutexLock lock(&control_mu_);
+    control_closed_ = true;
+    left.swap(control_);
+  }
+  for (ControlWork& work : left) {
+    *work.result = absl::UnavailableError("the server stopped before the work could run");
+    work.done->Notify();
+  }
 }
 
 std::vector<std::string> EmbeddingEngine::AdapterNames() const { return adapters_.Names(); }
@@ -394,16 +403,18 @@ absl::Status EmbeddingEngine::AdmitByDeadline(absl::Time now, int64_t own_tokens
 
 absl::Status EmbeddingEngine::RunOnWorker(std::function<absl::Status()> fn) {
   if (shutting_down_.load()) return absl::UnavailableError("the server is shutting down");
-  auto result = std::make_shared<absl::Status>();
-  auto done = std::make_shared<absl::Notification>();
+  return RunOnDevice(std::move(fn));
+}
+
+absl::Status EmbeddingEngine::RunOnDevice(std::function<absl::Status()> fn) {
+  ControlWork work{std::move(fn), std::make_shared<absl::Status>(),
+                   std::make_shared<absl::Notification>()};
+  const std::shared_ptr<absl::Status> result = work.result;
+  const std::shared_ptr<absl::Notification> done = work.done;
   {
     absl::MutexLock lock(&control_mu_);
-    control_.push_back([fn = std::move(fn), result, done]() {
-      if (!done->HasBeenNotified()) {
-        *result = fn();
-        done->Notify();
-      }
-    });
+    if (control_closed_) return absl::UnavailableError("the server has stopped");
+    control_.push_back(std::move(work));
   }
   worker_->Wake();
   done->WaitForNotification();
@@ -411,19 +422,20 @@ absl::Status EmbeddingEngine::RunOnWorker(std::function<absl::Status()> fn) {
 }
 
 bool EmbeddingEngine::RunControlWork(absl::Time next_batch_at) {
-  std::function<void()> fn;
+  std::optional<ControlWork> work;
   std::shared_ptr<DeviceWorker::IdleWork> background;
   {
     absl::MutexLock lock(&control_mu_);
     if (control_.empty()) {
       background = background_;
     } else {
-      fn = std::move(control_.front());
-      control_.erase(control_.begin());
+      work = std::move(control_.front());
+      control_.pop_front();
     }
   }
-  if (fn) {
-    fn();
+  if (work) {
+    *work->result = work->fn();
+    work->done->Notify();
     return true;
   }
   return background != nullptr && (*background)(next_batch_at);

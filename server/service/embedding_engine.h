@@ -22,6 +22,7 @@
 #define LLM2VEC_SERVER_SERVICE_EMBEDDING_ENGINE_H_
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -30,6 +31,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "llm2vec/v1/embedding.pb.h"
 #include "server/http/metrics.h"
@@ -100,6 +102,14 @@ class EmbeddingEngine {
   // unload is waiting (see DeviceWorker::IdleWork). Replaces any earlier
   // hook; null removes it. Call WakeWorker() when the hook has new work.
   void SetBackgroundWork(DeviceWorker::IdleWork work);
+  // Runs `fn` on the device worker between batches (before background
+  // work) and waits for its status: how other parts of the server run
+  // tensor work (a training job's model load, trainer setup, adapter
+  // save). Accepted during the drain; UNAVAILABLE once the worker has
+  // stopped (work still queued then is answered so, never run elsewhere).
+  // `fn` must not throw (catch at its edge) nor call back into the engine's
+  // device methods.
+  absl::Status RunOnDevice(std::function<absl::Status()> fn);
   void WakeWorker() { worker_->Wake(); }
 
   // Runs one small batch through the model (first-call costs out of the
@@ -128,7 +138,8 @@ class EmbeddingEngine {
   absl::Status AdmitByDeadline(absl::Time now, int64_t own_tokens, absl::Time deadline);
   // The device worker's batch processor.
   void ProcessBatch(EmbedBatch batch);
-  // Runs `fn` on the device worker between batches and waits for it.
+  // RunOnDevice, refused with UNAVAILABLE once shutdown has begun (new
+  // adapter loads and unloads).
   absl::Status RunOnWorker(std::function<absl::Status()> fn);
   bool RunControlWork(absl::Time next_batch_at);
 
@@ -146,8 +157,16 @@ class EmbeddingEngine {
   // threads check names.
   AdapterRegistry adapters_;
 
+  // Work for the device between batches, with where its status goes.
+  struct ControlWork {
+    std::function<absl::Status()> fn;
+    std::shared_ptr<absl::Status> result;
+    std::shared_ptr<absl::Notification> done;
+  };
   absl::Mutex control_mu_;
-  std::vector<std::function<void()>> control_ ABSL_GUARDED_BY(control_mu_);
+  std::deque<ControlWork> control_ ABSL_GUARDED_BY(control_mu_);
+  // Set once the worker has stopped: nothing more is queued.
+  bool control_closed_ ABSL_GUARDED_BY(control_mu_) = false;
   std::shared_ptr<DeviceWorker::IdleWork> background_ ABSL_GUARDED_BY(control_mu_);
 
   // Last: started after everything it calls into.

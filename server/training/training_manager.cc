@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "common/atomic_dir.h"
 #include "common/mapped_file.h"
+#include "model/nn/tensor_io.h"
 #include "model/train/trainer.h"
 #include "proto/wire_names.h"
 #include "server/service/embedding_engine.h"
@@ -193,18 +195,20 @@ absl::Status TrainingManager::Recover() {
                                "); its last checkpoint is at step ", job.checkpoint_step()));
     Record(job, v1::JobEvent::KIND_STATE, "interrupted", job.error());
   }
-  absl::MutexLock lock(&mu_);
+  std::vector<std::string> order;
   if (options_.resume_interrupted) {
     auto interrupted = store_->ListOldestFirst({v1::JOB_STATE_INTERRUPTED});
     if (!interrupted.ok()) return interrupted.status();
     for (v1::Job& job : *interrupted) {
       job.set_state(v1::JOB_STATE_QUEUED);
       Record(job, v1::JobEvent::KIND_STATE, "requeued", "resuming after a restart");
-      queue_.push_back(job.id());
+      order.push_back(job.id());
       LogLine(absl::StrCat(job.id(), " was interrupted; it resumes from its last checkpoint"));
     }
   }
-  for (const v1::Job& job : *queued) queue_.push_back(job.id());
+  for (const v1::Job& job : *queued) order.push_back(job.id());
+  absl::MutexLock lock(&mu_);
+  queue_.insert(queue_.end(), order.begin(), order.end());
   return absl::OkStatus();
 }
 
@@ -358,20 +362,17 @@ absl::StatusOr<std::vector<v1::Job>> TrainingManager::List(const std::vector<v1:
 }
 
 absl::StatusOr<v1::Job> TrainingManager::Cancel(const std::string& id) {
+  // Serialised with Submit and Resume, so a job is never cancelled while a
+  // resume queues it (it would be recorded cancelled and still run).
+  absl::MutexLock submit(&submit_mu_);
+  bool was_queued = false;
   {
     absl::MutexLock lock(&mu_);
-    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-      if (*it != id) continue;
+    auto it = std::find(queue_.begin(), queue_.end(), id);
+    if (it != queue_.end()) {
       queue_.erase(it);
-      auto job = store_->Get(id);
-      if (!job.ok()) return job.status();
-      job->set_state(v1::JOB_STATE_CANCELLED);
-      job->set_finished_unix_ms(NowUnixMs());
-      Record(*job, v1::JobEvent::KIND_STATE, "cancelled", "cancelled while queued");
-      RefreshJobCounts();
-      return *job;
-    }
-    if (active_ != nullptr && active_->job.id() == id) {
+      was_queued = true;
+    } else if (active_ != nullptr && active_->job.id() == id) {
       if (active_->phase == Active::Phase::kEnded) return active_->job;
       if (active_->in_unit || active_->phase == Active::Phase::kPreparing) {
         active_->cancel = true;
@@ -383,16 +384,18 @@ absl::StatusOr<v1::Job> TrainingManager::Cancel(const std::string& id) {
       return active_->job;
     }
   }
+  // The database outside mu_: the device worker's RunUnit needs mu_.
   auto job = store_->Get(id);
   if (!job.ok()) return job.status();
-  if (job->state() != v1::JOB_STATE_INTERRUPTED) {
+  if (!was_queued && job->state() != v1::JOB_STATE_INTERRUPTED) {
     return absl::FailedPreconditionError(
         absl::StrCat("job ", id, " is ", JobStateName(job->state()), "; only queued, running and "
                      "interrupted jobs can be cancelled"));
   }
   job->set_state(v1::JOB_STATE_CANCELLED);
   job->set_finished_unix_ms(NowUnixMs());
-  Record(*job, v1::JobEvent::KIND_STATE, "cancelled", "cancelled while interrupted");
+  Record(*job, v1::JobEvent::KIND_STATE, "cancelled",
+         was_queued ? "cancelled while queued" : "cancelled while interrupted");
   RefreshJobCounts();
   return *job;
 }
@@ -409,13 +412,20 @@ absl::StatusOr<v1::Job> TrainingManager::Resume(const std::string& id) {
                      "; only interrupted, failed and cancelled jobs can be resumed"));
   }
   if (auto s = CheckOutputFree(job->request().output_adapter(), id); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
-  if (stopping_) return absl::UnavailableError("the server is shutting down");
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::UnavailableError("the server is shutting down");
+  }
   job->set_state(v1::JOB_STATE_QUEUED);
   job->set_finished_unix_ms(0);
   Record(*job, v1::JobEvent::KIND_STATE, "requeued", "resume requested");
-  queue_.push_back(id);
-  runner_cv_.SignalAll();
+  {
+    // A queued job left in the database by a shutdown in between runs at
+    // the next start (Recover).
+    absl::MutexLock lock(&mu_);
+    queue_.push_back(id);
+    runner_cv_.SignalAll();
+  }
   RefreshJobCounts();
   return *job;
 }
@@ -562,6 +572,21 @@ void TrainingManager::RunnerLoop() {
   }
 }
 
+absl::Status TrainingManager::OnDevice(const std::string& what,
+                                      const std::function<absl::Status()>& fn) {
+  // The edge of tensor work run for the manager: exceptions become a
+  // Status here, on whichever thread runs it.
+  auto guarded = [&what, &fn]() -> absl::Status {
+    try {
+      return fn();
+    } catch (const std::exception& e) {
+      return ExceptionStatus(e, what);
+    }
+  };
+  if (!host_.run_on_device) return guarded();
+  return host_.run_on_device(guarded);
+}
+
 void TrainingManager::StartJob(v1::Job job) {
   job.set_state(v1::JOB_STATE_RUNNING);
   job.clear_error();
@@ -569,7 +594,11 @@ void TrainingManager::StartJob(v1::Job job) {
   Record(job, v1::JobEvent::KIND_STATE, "started", "loading the model");
   RefreshJobCounts();
 
-  auto prepare = [&]() -> absl::StatusOr<std::unique_ptr<Trainer>> {
+  // Paths and options here; the model, the trainer and the resume are
+  // tensor work, run on the device worker.
+  std::unique_ptr<Trainer> made;
+  std::string resumed_from;
+  auto prepare = [&]() -> absl::Status {
     const v1::TrainRequest& request = job.request();
     auto objective = ObjectiveOf(request.objective());
     if (!objective.ok()) return objective.status();
@@ -589,26 +618,38 @@ void TrainingManager::StartJob(v1::Job job) {
       // The frozen base is the served model itself: share its tensors.
       load.shared_weights = options_.shared_weights;
     }
-    auto model = LoadModel(options_.model, load);
-    if (!model.ok()) return model.status();
-    auto trainer = Trainer::Create(std::move(*model), o);
-    if (!trainer.ok()) return trainer.status();
-    auto latest = Trainer::LatestCheckpoint(o.checkpoint_dir);
-    if (latest.ok()) {
-      if (auto s = (*trainer)->Resume(*latest); !s.ok()) return s;
+    return OnDevice(absl::StrCat("starting ", job.id()), [&]() -> absl::Status {
+      auto model = LoadModel(options_.model, load);
+      if (!model.ok()) return model.status();
+      auto trainer = Trainer::Create(std::move(*model), o);
+      if (!trainer.ok()) return trainer.status();
+      auto latest = Trainer::LatestCheckpoint(o.checkpoint_dir);
+      if (latest.ok()) {
+        if (auto s = (*trainer)->Resume(*latest); !s.ok()) return s;
+        resumed_from = *latest;
+      }
+      made = std::move(*trainer);
+      return absl::OkStatus();
+    });
+  };
+  const absl::Status prepared = prepare();
+  absl::StatusOr<std::unique_ptr<Trainer>> trainer(absl::UnknownError("not prepared"));
+  if (!prepared.ok()) {
+    trainer = prepared;
+  } else {
+    trainer = std::move(made);
+    if (!resumed_from.empty()) {
       job.set_step((*trainer)->step());
-      job.set_checkpoint_path(*latest);
+      job.set_checkpoint_path(resumed_from);
       job.set_checkpoint_step((*trainer)->step());
       job.set_resumes(job.resumes() + 1);
       Record(job, v1::JobEvent::KIND_STATE, "resumed",
              absl::StrCat("from the checkpoint at step ", (*trainer)->step()));
-      LogLine(absl::StrCat(job.id(), " resumed from ", *latest));
+      LogLine(absl::StrCat(job.id(), " resumed from ", resumed_from));
     } else {
       job.set_step(0);
     }
-    return trainer;
-  };
-  absl::StatusOr<std::unique_ptr<Trainer>> trainer = prepare();
+  }
 
   absl::MutexLock lock(&mu_);
   active_->job = job;
@@ -649,7 +690,8 @@ void TrainingManager::FinishJob() {
   switch (outcome) {
     case Active::Outcome::kSucceeded: {
       const std::string dir = JoinPath(options_.adapter_root, job.request().output_adapter());
-      absl::Status saved = trainer->SaveAdapter(dir);
+      absl::Status saved = OnDevice(absl::StrCat("saving the adapter of ", job.id()),
+                                    [&] { return trainer->SaveAdapter(dir); });
       if (!saved.ok()) {
         job.set_state(v1::JOB_STATE_FAILED);
         job.set_error(absl::StrCat("writing the adapter failed: ", saved.message()));
@@ -671,7 +713,9 @@ void TrainingManager::FinishJob() {
       if (trainer != nullptr && !trainer->mid_step() && trainer->step() > job.checkpoint_step()) {
         const std::string dir = JoinPath(JoinPath(job_dir, "checkpoints"),
                                          absl::StrCat("checkpoint-", trainer->step()));
-        if (auto s = trainer->SaveCheckpoint(dir); s.ok()) {
+        if (auto s = OnDevice(absl::StrCat("checkpointing ", job.id()),
+                              [&] { return trainer->SaveCheckpoint(dir); });
+            s.ok()) {
           job.set_checkpoint_path(dir);
           job.set_checkpoint_step(trainer->step());
           Record(job, v1::JobEvent::KIND_CHECKPOINT, "checkpoint", dir);
@@ -706,7 +750,11 @@ void TrainingManager::FinishJob() {
   }
   LogLine(absl::StrCat(job.id(), " ", history, " at step ", job.step(),
                        job.error().empty() ? "" : ": ", job.error()));
-  trainer.reset();  // frees the job's model before the next one loads
+  // Frees the job's model (on the device) before the next one loads.
+  OnDevice(absl::StrCat("releasing ", job.id()), [&] {
+    trainer.reset();
+    return absl::OkStatus();
+  }).IgnoreError();
   {
     absl::MutexLock lock(&mu_);
     active_.reset();

@@ -3,13 +3,13 @@
 // device worker, a micro-batch per unit of background work, so inference
 // batches always go first (DeviceWorker::IdleWork).
 //
-// A job's life: QUEUED -> (runner thread: load the served model again with
-// the base adapter merged, create the Trainer, resume from the newest
-// checkpoint; the served weights are shared when no base adapter is merged)
-// -> RUNNING (worker: RunUnit, one micro-batch at a time;
-// checkpoints every checkpoint_every steps) -> runner thread: write the
-// adapter atomically to <adapter_root>/<output_adapter>, optionally load it
-// for serving -> SUCCEEDED. Cancelled, failed and interrupted jobs keep
+// A job's life: QUEUED -> (device worker, asked by the runner thread: load
+// the served model again with the base adapter merged, create the Trainer,
+// resume from the newest checkpoint; the served weights are shared when no
+// base adapter is merged) -> RUNNING (worker: RunUnit, one micro-batch at a
+// time; checkpoints every checkpoint_every steps) -> (worker: write the
+// adapter atomically to <adapter_root>/<output_adapter>; runner: optionally
+// load it for serving) -> SUCCEEDED. Cancelled, failed and interrupted jobs keep
 // their checkpoints and can be resumed.
 //
 // Restarts: jobs that were RUNNING when the process died are INTERRUPTED at
@@ -21,8 +21,12 @@
 // after symlinks are resolved; outputs are names, not paths.
 //
 // Threading: all public methods are thread-safe. RunUnit must be called
-// from one thread at a time (the device worker). The model is loaded and
-// adapters written on the manager's own runner thread.
+// from one thread at a time (the device worker). The manager's runner
+// thread sequences a job's start and end; their tensor work (loading the
+// model, creating and resuming the trainer, saving checkpoints and the
+// adapter, freeing the model) runs on the device worker through
+// Host::run_on_device, between batches, so only the worker touches the
+// device. Database writes stay on the runner and RPC threads.
 #ifndef LLM2VEC_SERVER_TRAINING_TRAINING_MANAGER_H_
 #define LLM2VEC_SERVER_TRAINING_TRAINING_MANAGER_H_
 
@@ -86,6 +90,10 @@ class TrainingManager {
     std::function<absl::StatusOr<std::string>(const std::string& name)> adapter_path;
     // Loads a finished adapter for serving.
     std::function<absl::Status(const std::string& name, const std::string& dir)> load_adapter;
+    // Runs tensor work on the device worker and waits for its status
+    // (EmbeddingEngine::RunOnDevice). Null: on the calling thread (tests
+    // without an engine).
+    std::function<absl::Status(std::function<absl::Status()>)> run_on_device;
   };
 
   // Opens the job database, recovers jobs from a previous run, starts the
@@ -125,8 +133,11 @@ class TrainingManager {
   TrainingManager(Options options, Host host, Metrics* metrics, std::unique_ptr<JobStore> store);
   absl::Status Recover();
   void RunnerLoop();
+  // `fn` (tensor work named `what`) through Host::run_on_device, its
+  // exceptions turned into a Status.
+  absl::Status OnDevice(const std::string& what, const std::function<absl::Status()>& fn);
   // Loads the model and creates the trainer for the job at the head of the
-  // queue (runner thread).
+  // queue (runner thread; the tensor work on the device worker).
   void StartJob(v1::Job job);
   // Ends the active job as its outcome says (runner thread).
   void FinishJob();

@@ -122,6 +122,10 @@ class FakeBackend final : public Backend {
                               const Adapter* adapter) override {
     gate_->Pass();
     ++batches;
+    {
+      absl::MutexLock lock(&thread_mu_);
+      device_thread_ = std::this_thread::get_id();
+    }
     Batch batch;
     batch.forward_passes = 2;
     for (const PreparedInput& in : inputs) {
@@ -143,8 +147,14 @@ class FakeBackend final : public Backend {
   std::optional<int64_t> DeviceMemoryInUse() const override { return std::nullopt; }
 
   std::atomic<int> batches{0};
+  std::thread::id device_thread() {
+    absl::MutexLock lock(&thread_mu_);
+    return device_thread_;
+  }
 
  private:
+  absl::Mutex thread_mu_;
+  std::thread::id device_thread_ ABSL_GUARDED_BY(thread_mu_);
   std::shared_ptr<Gate> gate_;
   Info info_;
 };
@@ -415,6 +425,40 @@ TEST(EmbeddingEngineTest, ADeviceErrorFailsItsRequestAndTheEngineServesOn) {
   EXPECT_TRUE(absl::IsInternal(s)) << s;
   EXPECT_TRUE(absl::StrContains(s.message(), "the fake device failed")) << s;
   EXPECT_TRUE(h.engine->Embed(Request({"fine"}), h.Call()).ok());
+}
+
+// Other parts' tensor work (a training job's model load) runs on the
+// device worker; work still queued when the worker stops is answered, and
+// later work is refused at once, so no caller hangs at shutdown.
+TEST(EmbeddingEngineTest, DeviceWorkRunsOnTheWorkerAndNoCallerHangsAtShutdown) {
+  EmbeddingEngine::Options options;
+  options.worker.queue.max_batch_requests = 1;
+  Harness h(options);
+  ASSERT_TRUE(h.engine->Embed(Request({"first"}), h.Call()).ok());
+  std::thread::id ran_on;
+  ASSERT_TRUE(h.engine->RunOnDevice([&] {
+                    ran_on = std::this_thread::get_id();
+                    return absl::OkStatus();
+                  }).ok());
+  EXPECT_EQ(ran_on, h.backend->device_thread());
+
+  h.gate->Hold();
+  absl::Status running;
+  std::thread tr = h.Start({"running"}, &running);
+  h.gate->AwaitEntered(2);
+  absl::Status queued_work = absl::UnknownError("not answered");
+  std::thread tw([&] { queued_work = h.engine->RunOnDevice([] { return absl::OkStatus(); }); });
+  h.engine->BeginShutdown(absl::ZeroDuration());
+  // New adapter work is refused once shutdown has begun.
+  EXPECT_TRUE(absl::IsUnavailable(h.engine->LoadAdapter("a", "/adapters/a")));
+  std::thread stopper([&] { h.engine->Shutdown(absl::ZeroDuration()); });
+  h.gate->Open();
+  stopper.join();
+  tw.join();
+  tr.join();
+  EXPECT_TRUE(queued_work.ok() || absl::IsUnavailable(queued_work)) << queued_work;
+  absl::Status after = h.engine->RunOnDevice([] { return absl::OkStatus(); });
+  EXPECT_TRUE(absl::IsUnavailable(after)) << after;
 }
 
 TEST(EmbeddingEngineTest, TokenizeShowsWhatTheModelSees) {

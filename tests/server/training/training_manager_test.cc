@@ -1,0 +1,226 @@
+// The training manager without a server: a fake device thread stands in
+// for the engine's worker (it runs Host::run_on_device work and, between
+// it, RunUnit), so a test sees which thread did the tensor work.
+#include "server/training/training_manager.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <deque>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "tests/testdata.h"
+
+namespace llm2vec {
+namespace {
+
+using ::llm2vec::testing::TestdataPath;
+
+// One thread that owns "the device": runs posted work first, then units of
+// the manager's background work, like the DeviceWorker.
+class FakeDevice {
+ public:
+  FakeDevice() : thread_([this] { Loop(); }) {}
+  ~FakeDevice() {
+    {
+      absl::MutexLock lock(&mu_);
+      stop_ = true;
+    }
+    thread_.join();
+  }
+
+  void SetManager(TrainingManager* manager) {
+    absl::MutexLock lock(&mu_);
+    manager_ = manager;
+  }
+
+  // Host::run_on_device: runs `fn` on the device thread and waits.
+  absl::Status Run(std::function<absl::Status()> fn) {
+    absl::Status result;
+    bool done = false;
+    absl::MutexLock lock(&mu_);
+    posted_.push_back([&] {
+      result = fn();
+      ran_on_device_ += std::this_thread::get_id() == thread_.get_id();
+      absl::MutexLock inner(&mu_);
+      done = true;
+    });
+    mu_.Await(absl::Condition(&done));
+    return result;
+  }
+
+  int ran_on_device() const { return ran_on_device_.load(); }
+
+ private:
+  void Loop() {
+    while (true) {
+      std::function<void()> work;
+      TrainingManager* manager = nullptr;
+      {
+        absl::MutexLock lock(&mu_);
+        if (stop_) return;
+        if (!posted_.empty()) {
+          work = std::move(posted_.front());
+          posted_.pop_front();
+        }
+        manager = manager_;
+      }
+      if (work) {
+        work();
+      } else if (manager == nullptr || !manager->RunUnit(absl::InfiniteFuture())) {
+        absl::MutexLock lock(&mu_);
+        mu_.AwaitWithTimeout(absl::Condition(
+                                 +[](FakeDevice* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(d->mu_) {
+                                   return d->stop_ || !d->posted_.empty();
+                                 },
+                                 this),
+                             absl::Milliseconds(5));
+      }
+    }
+  }
+
+  absl::Mutex mu_;
+  std::deque<std::function<void()>> posted_ ABSL_GUARDED_BY(mu_);
+  TrainingManager* manager_ ABSL_GUARDED_BY(mu_) = nullptr;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::atomic<int> ran_on_device_{0};
+  std::thread thread_;
+};
+
+class TrainingManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LLM2VEC_REQUIRE_TESTDATA();
+    char dir[] = "/tmp/llm2vec_tm_XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    ASSERT_EQ(::system(("mkdir -p " + dir_ + "/data").c_str()), 0);
+    std::ifstream in(TestdataPath("data/tinystories/tinystories_val_slice.txt"));
+    std::ofstream out(dir_ + "/data/stories.txt");
+    std::string line;
+    for (int i = 0; i < 200 && std::getline(in, line); ++i) out << line << "\n";
+  }
+  void TearDown() override {
+    manager_.reset();
+    if (!dir_.empty()) (void)::system(("rm -rf " + dir_).c_str());
+  }
+
+  void Start() {
+    TrainingManager::Options o;
+    o.state_dir = dir_ + "/state";
+    o.data_root = dir_ + "/data";
+    o.adapter_root = dir_ + "/adapters";
+    o.model = TestdataPath("models/stories260k-gguf/stories260K.gguf");
+    o.num_threads = 1;
+    TrainingManager::Host host;
+    host.wake_worker = [] {};
+    host.adapter_path = [](const std::string& name) -> absl::StatusOr<std::string> {
+      return absl::NotFoundError(name);
+    };
+    host.run_on_device = [this](std::function<absl::Status()> fn) {
+      return device_.Run(std::move(fn));
+    };
+    auto m = TrainingManager::Create(o, host, nullptr);
+    ASSERT_TRUE(m.ok()) << m.status();
+    manager_ = std::move(*m);
+    device_.SetManager(manager_.get());
+  }
+
+  v1::TrainRequest Mntp(const std::string& output, int64_t steps) {
+    v1::TrainRequest r;
+    r.set_objective(v1::OBJECTIVE_MNTP);
+    r.set_data_path("stories.txt");
+    r.set_output_adapter(output);
+    v1::Hyperparameters* h = r.mutable_hyperparameters();
+    h->set_steps(steps);
+    h->set_batch_size(2);
+    h->set_max_length(32);
+    h->set_checkpoint_every(1);
+    return r;
+  }
+
+  v1::Job AwaitState(const std::string& id, v1::JobState state) {
+    const absl::Time until = absl::Now() + absl::Seconds(60);
+    absl::StatusOr<v1::Job> job;
+    do {
+      job = manager_->Get(id);
+      if (job.ok() && job->state() == state) return *job;
+      absl::SleepFor(absl::Milliseconds(5));
+    } while (absl::Now() < until);
+    ADD_FAILURE() << "job " << id << " never reached state " << state << "; now "
+                  << (job.ok() ? job->DebugString() : job.status().ToString());
+    return job.ok() ? *job : v1::Job();
+  }
+
+  std::string dir_;
+  FakeDevice device_;
+  std::unique_ptr<TrainingManager> manager_;
+};
+
+// Loading the job's model, creating the trainer, saving the adapter and
+// freeing the model all run on the device thread, not the runner's.
+TEST_F(TrainingManagerTest, TensorWorkOfAJobRunsOnTheDeviceThread) {
+  Start();
+  auto job = manager_->Submit(Mntp("adapter-a", 2));
+  ASSERT_TRUE(job.ok()) << job.status();
+  const v1::Job done = AwaitState(job->id(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(done.step(), 2);
+  EXPECT_TRUE(::access((dir_ + "/adapters/adapter-a/adapter_model.safetensors").c_str(), F_OK) ==
+              0);
+  // start (load + trainer), save the adapter, free the model (just after
+  // the job is recorded done).
+  const absl::Time until = absl::Now() + absl::Seconds(30);
+  while (device_.ran_on_device() < 3 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(1));
+  EXPECT_EQ(device_.ran_on_device(), 3);
+}
+
+// A job whose start fails on the device (its base adapter folder is not an
+// adapter) fails with the reason; the manager goes on with the next job.
+TEST_F(TrainingManagerTest, AFailedStartFailsOnlyThatJob) {
+  Start();
+  ASSERT_EQ(::system(("mkdir -p " + dir_ + "/adapters/broken").c_str()), 0);
+  std::ofstream(dir_ + "/adapters/broken/adapter_config.json") << "{ not json";
+  v1::TrainRequest bad = Mntp("adapter-b", 2);
+  bad.set_base_adapter("broken");
+  auto first = manager_->Submit(bad);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = manager_->Submit(Mntp("adapter-c", 1));
+  ASSERT_TRUE(second.ok()) << second.status();
+  const v1::Job failed = AwaitState(first->id(), v1::JOB_STATE_FAILED);
+  EXPECT_NE(failed.error().find("adapter_config.json"), std::string::npos) << failed.error();
+  AwaitState(second->id(), v1::JOB_STATE_SUCCEEDED);
+}
+
+// Cancelling a queued job takes it out of the queue; resuming it queues it
+// again; an interrupted-state check names the state.
+TEST_F(TrainingManagerTest, CancelAndResumeAQueuedJob) {
+  Start();
+  // The first job occupies the runner; the second waits in the queue.
+  auto first = manager_->Submit(Mntp("adapter-d", 20));
+  ASSERT_TRUE(first.ok());
+  auto second = manager_->Submit(Mntp("adapter-e", 1));
+  ASSERT_TRUE(second.ok());
+  auto cancelled = manager_->Cancel(second->id());
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_EQ(cancelled->state(), v1::JOB_STATE_CANCELLED);
+  absl::Status again = manager_->Cancel(second->id()).status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(again)) << again;
+  EXPECT_NE(again.message().find("is cancelled"), std::string::npos) << again;
+  auto resumed = manager_->Resume(second->id());
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ(resumed->state(), v1::JOB_STATE_QUEUED);
+  ASSERT_TRUE(manager_->Cancel(first->id()).ok());
+  AwaitState(second->id(), v1::JOB_STATE_SUCCEEDED);
+}
+
+}  // namespace
+}  // namespace llm2vec
