@@ -27,6 +27,7 @@
 #include "common/flags.h"
 #include "model/nn/model_loader.h"
 #include "model/nn/tensor_io.h"
+#include "model/train/hyperparameters.h"
 #include "model/train/trainer.h"
 
 namespace llm2vec {
@@ -37,31 +38,6 @@ namespace fs = std::filesystem;
 std::atomic<bool> g_interrupted{false};
 
 void OnInterrupt(int) { g_interrupted.store(true); }
-
-// Flags whose default depends on the objective are strings ("" = the
-// objective's default) parsed here, so --help shows no misleading default.
-absl::Status ParseInt(const std::string& flag, const std::string& text, int64_t min, int64_t* out) {
-  if (text.empty()) return absl::OkStatus();
-  int64_t v = 0;
-  if (!absl::SimpleAtoi(text, &v)) {
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": '", text, "' is not an integer"));
-  }
-  if (v < min) {
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", v, " must be >= ", min));
-  }
-  *out = v;
-  return absl::OkStatus();
-}
-
-absl::Status ParseDouble(const std::string& flag, const std::string& text, double* out) {
-  if (text.empty()) return absl::OkStatus();
-  double v = 0;
-  if (!absl::SimpleAtod(text, &v) || !std::isfinite(v)) {
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": '", text, "' is not a number"));
-  }
-  *out = v;
-  return absl::OkStatus();
-}
 
 std::string ProgressLine(const TrainProgress& p) {
   return absl::StrFormat("step %d/%d  loss %.4f  lr %.3g  %.0f tok/s  elapsed %s  ETA %s", p.step,
@@ -96,37 +72,10 @@ int Run(int argc, char** argv) {
   flags.String("data", &data, "FILE", "training data (text lines, or JSON lines for supervised)",
                true);
   flags.String("output", &output, "DIR", "adapter folder to write (replaced atomically)", true);
-  int64_t steps = 1000, grad_accum = 1, seed = 42, rank = 16, checkpoint_every = 0,
-          log_every = 10, threads = 0;
-  std::string batch_size, max_length, lr, warmup, scale, attention_dropout;
-  double mask_ratio = 0.2, alpha = 32, lora_dropout = 0.05, weight_decay = 0, max_grad_norm = 1.0;
-  bool all_mask = false, gradient_checkpointing = false;
+  int64_t log_every = 10, threads = 0;
   std::string checkpoint_dir, resume;
-  flags.Int("steps", &steps, "N", "optimizer steps", 1);
-  flags.String("batch-size", &batch_size, "N",
-               "examples per micro-batch [default: mntp 32, simcse 128, supervised 64]");
-  flags.Int("grad-accum", &grad_accum, "N", "micro-batches per optimizer step", 1);
-  flags.String("max-length", &max_length, "N",
-               "tokens per sequence, BOS included [default: mntp 512, simcse 128, supervised 512]");
-  flags.String("lr", &lr, "X", "peak learning rate [default: mntp 5e-5, simcse 3e-5, supervised 2e-4]");
-  flags.String("warmup-steps", &warmup, "N",
-               "linear warmup steps, then linear decay to 0 [default: supervised 300, else 0]");
-  flags.Double("weight-decay", &weight_decay, "X", "AdamW weight decay");
-  flags.Double("max-grad-norm", &max_grad_norm, "X", "gradient clipping norm (0 disables)");
-  flags.Int("seed", &seed, "N", "seed of the LoRA init, dropout and masking", 0);
-  flags.Double("mask-ratio", &mask_ratio, "X", "MNTP: share of tokens chosen as targets");
-  flags.Bool("all-mask", &all_mask, "MNTP: replace every chosen token by the mask token (no 80/10/10)");
-  flags.Int("rank", &rank, "N", "LoRA rank r", 1, 4096);
-  flags.Double("alpha", &alpha, "X", "LoRA alpha (scale = alpha / r)");
-  flags.Double("lora-dropout", &lora_dropout, "X", "dropout on the LoRA input in training");
-  flags.String("attention-dropout", &attention_dropout, "X",
-               "dropout on attention probabilities [default: simcse 0.3, else 0]");
-  flags.String("scale", &scale, "X",
-               "contrastive: cosine similarity multiplier [default: simcse 20, supervised 50]");
-  flags.Bool("gradient-checkpointing", &gradient_checkpointing,
-             "recompute each layer in backward instead of keeping its activations (far less "
-             "memory for long sequences, ~1/3 more compute)");
-  flags.Int("checkpoint-every", &checkpoint_every, "N", "write a checkpoint every N steps (0: never)", 0);
+  HyperparameterFlags hyperparameters;
+  hyperparameters.Register(flags);
   flags.String("checkpoint-dir", &checkpoint_dir, "DIR",
                "where checkpoint-<step> folders go [default: <output>-checkpoints]");
   flags.String("resume", &resume, "DIR", "resume from a checkpoint folder (or its newest checkpoint-<step>)");
@@ -144,42 +93,11 @@ int Run(int argc, char** argv) {
   const Objective objective = *ParseObjective(objective_name);
   TrainerOptions options = TrainerOptions::Defaults(objective);
   options.data_path = data;
-  options.steps = steps;
-  options.grad_accum = grad_accum;
-  options.seed = static_cast<uint64_t>(seed);
-  options.weight_decay = weight_decay;
-  options.max_grad_norm = max_grad_norm;
-  options.mask.mask_ratio = mask_ratio;
-  options.mask.all_mask = all_mask;
-  options.lora.r = rank;
-  options.lora.lora_alpha = alpha;
-  options.lora.lora_dropout = lora_dropout;
   options.lora.base_model_name_or_path = BaseModelReference(model);
-  options.checkpoint_every = checkpoint_every;
-  options.gradient_checkpointing = gradient_checkpointing;
   options.num_threads = static_cast<int>(threads);
-  for (absl::Status s : {ParseInt("batch-size", batch_size, 1, &options.batch_size),
-                         ParseInt("max-length", max_length, 2, &options.max_length),
-                         ParseDouble("lr", lr, &options.lr),
-                         ParseInt("warmup-steps", warmup, 0, &options.warmup_steps),
-                         ParseDouble("scale", scale, &options.scale),
-                         ParseDouble("attention-dropout", attention_dropout, &options.attention_dropout)}) {
-    if (!s.ok()) return CliUsage(std::string(s.message()));
-  }
-  // Options the trainer would refuse later, named by their flags now.
-  if (!(options.lr > 0)) return CliUsage(absl::StrCat("--lr: ", options.lr, " must be positive"));
-  if (!(mask_ratio > 0 && mask_ratio <= 1)) {
-    return CliUsage(absl::StrCat("--mask-ratio: ", mask_ratio, " must be in (0, 1]"));
-  }
-  if (!(alpha > 0)) return CliUsage(absl::StrCat("--alpha: ", alpha, " must be positive"));
-  if (!(lora_dropout >= 0 && lora_dropout < 1)) {
-    return CliUsage(absl::StrCat("--lora-dropout: ", lora_dropout, " must be in [0, 1)"));
-  }
-  if (!(options.attention_dropout >= 0 && options.attention_dropout < 1)) {
-    return CliUsage(absl::StrCat("--attention-dropout: ", options.attention_dropout, " must be in [0, 1)"));
-  }
-  if (!(options.scale > 0)) return CliUsage(absl::StrCat("--scale: ", options.scale, " must be positive"));
-  if (!(weight_decay >= 0)) return CliUsage(absl::StrCat("--weight-decay: ", weight_decay, " must be >= 0"));
+  auto given = hyperparameters.Given(flags);
+  if (!given.ok()) return CliUsage(std::string(given.status().message()));
+  for (const auto& [h, value] : *given) h->set(&options, value);
   {
     std::error_code ec;
     if (!fs::is_regular_file(data, ec)) return CliUsage(absl::StrCat("--data: '", data, "' is not a file"));

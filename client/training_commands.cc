@@ -31,11 +31,12 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/embedding_client.h"
-#include "proto/wire_names.h"
 #include "common/cli_common.h"
 #include "common/flags.h"
 #include "common/progress_bar.h"
 #include "llm2vec/v1/training.grpc.pb.h"
+#include "model/train/hyperparameters_proto.h"
+#include "proto/wire_names.h"
 
 namespace llm2vec {
 namespace {
@@ -345,160 +346,6 @@ int WatchAndReport(const TrainingClient& client, const std::string& id) {
 
 // --- llm2vec train ----------------------------------------------------------
 
-// A closed, open or half-open interval of a real-valued flag.
-struct Range {
-  double lo = -std::numeric_limits<double>::infinity();
-  double hi = std::numeric_limits<double>::infinity();
-  bool lo_open = false, hi_open = false;
-
-  bool Contains(double x) const {
-    return (lo_open ? x > lo : x >= lo) && (hi_open ? x < hi : x <= hi);
-  }
-  std::string Text() const {
-    if (std::isinf(hi)) return absl::StrCat(lo_open ? "> " : ">= ", lo);
-    return absl::StrCat("in ", lo_open ? "(" : "[", lo, ", ", hi, hi_open ? ")" : "]");
-  }
-};
-constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr Range kPositive{0, kInf, true, false};
-constexpr Range kNonNegative{0, kInf, false, false};
-constexpr Range kProbability{0, 1, false, true};  // dropout: [0, 1)
-
-// The hyperparameter flags of `llm2vec train`. They are strings, parsed
-// here, so that only the flags given are set in the request (the server
-// fills in the objective's defaults for the rest) and --help shows no
-// misleading default.
-class HyperparameterFlags {
- public:
-  void Register(FlagSet& flags) {
-    Int(flags, "steps", "N", "optimizer steps", 1, &v1::Hyperparameters::set_steps);
-    Int(flags, "batch-size", "N", "examples per micro-batch", 1,
-        &v1::Hyperparameters::set_batch_size);
-    Int(flags, "grad-accum", "N",
-        "micro-batches per optimizer step (requests are served between micro-batches)",
-        1, &v1::Hyperparameters::set_grad_accum);
-    Int(flags, "max-length", "N", "tokens per sequence, BOS included", 2,
-        &v1::Hyperparameters::set_max_length);
-    Real(flags, "lr", "X", "peak learning rate", kPositive,
-         &v1::Hyperparameters::set_learning_rate);
-    Int(flags, "warmup-steps", "N", "linear warmup steps, then linear decay to 0", 0,
-        &v1::Hyperparameters::set_warmup_steps);
-    Real(flags, "weight-decay", "X", "AdamW weight decay", kNonNegative,
-         &v1::Hyperparameters::set_weight_decay);
-    Real(flags, "max-grad-norm", "X", "gradient clipping norm (0 disables)", kNonNegative,
-         &v1::Hyperparameters::set_max_grad_norm);
-    Add(flags, "seed", "N", "seed of the LoRA init, dropout and masking",
-        [](const std::string& text, v1::Hyperparameters* h) -> absl::Status {
-          uint64_t v = 0;
-          if (!absl::SimpleAtoi(text, &v)) {
-            return absl::InvalidArgumentError(
-                absl::StrCat("--seed: '", text, "' is not a non-negative integer"));
-          }
-          h->set_seed(v);
-          return absl::OkStatus();
-        });
-    Real(flags, "mask-ratio", "X", "MNTP: share of tokens chosen as targets",
-         Range{0, 1, true, false}, &v1::Hyperparameters::set_mask_ratio);
-    flags.Bool("all-mask", &all_mask_,
-               "MNTP: replace every chosen token by the mask token, no 80/10/10 "
-               "[default: the objective's]");
-    flags.Bool("gradient-checkpointing", &gradient_checkpointing_,
-               "recompute each layer in backward instead of keeping its activations (far "
-               "less memory, ~1/3 more compute) [default: off]");
-    Real(flags, "scale", "X", "contrastive: cosine similarity multiplier", kPositive,
-         &v1::Hyperparameters::set_scale);
-    Real(flags, "attention-dropout", "X", "dropout on attention probabilities", kProbability,
-         &v1::Hyperparameters::set_attention_dropout);
-    Int(flags, "lora-r", "N", "LoRA rank r", 1, &v1::Hyperparameters::set_lora_r);
-    Real(flags, "lora-alpha", "X", "LoRA alpha (scale = alpha / r)", kPositive,
-         &v1::Hyperparameters::set_lora_alpha);
-    Real(flags, "lora-dropout", "X", "dropout on the LoRA input in training", kProbability,
-         &v1::Hyperparameters::set_lora_dropout);
-    Add(flags, "checkpoint-every", "N",
-        "steps between checkpoints, 0: none [default: the server's --checkpoint-every]",
-        [](const std::string& text, v1::Hyperparameters* h) {
-          return SetInt("checkpoint-every", text, 0, h, &v1::Hyperparameters::set_checkpoint_every);
-        },
-        /*objective_default=*/false);
-  }
-
-  // The hyperparameters with exactly the flags given set; InvalidArgument
-  // naming the flag and its value for a bad one.
-  absl::StatusOr<v1::Hyperparameters> Build(const FlagSet& flags) const {
-    v1::Hyperparameters h;
-    for (const Param& p : params_) {
-      if (!flags.IsSet(p.flag)) continue;
-      if (auto s = p.set(*p.text, &h); !s.ok()) return s;
-    }
-    if (flags.IsSet("all-mask")) h.set_all_mask(all_mask_);
-    if (flags.IsSet("gradient-checkpointing")) {
-      h.set_gradient_checkpointing(gradient_checkpointing_);
-    }
-    return h;
-  }
-
- private:
-  using Setter = std::function<absl::Status(const std::string& text, v1::Hyperparameters*)>;
-  struct Param {
-    std::string flag;
-    std::unique_ptr<std::string> text;  // the flag's value; stable address for FlagSet
-    Setter set;
-  };
-
-  static absl::Status SetInt(const std::string& flag, const std::string& text, int64_t min,
-                             v1::Hyperparameters* h,
-                             void (v1::Hyperparameters::*set)(int64_t)) {
-    int64_t v = 0;
-    if (!absl::SimpleAtoi(text, &v)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--", flag, ": '", text, "' is not an integer"));
-    }
-    if (v < min) {
-      return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", v, " must be >= ", min));
-    }
-    (h->*set)(v);
-    return absl::OkStatus();
-  }
-
-  void Add(FlagSet& flags, const std::string& flag, const std::string& metavar,
-           const std::string& help, Setter set, bool objective_default = true) {
-    Param p{flag, std::make_unique<std::string>(), std::move(set)};
-    flags.String(flag, p.text.get(), metavar,
-                 objective_default ? help + " [default: the objective's]" : help);
-    params_.push_back(std::move(p));
-  }
-
-  void Int(FlagSet& flags, const std::string& flag, const std::string& metavar,
-           const std::string& help, int64_t min, void (v1::Hyperparameters::*set)(int64_t)) {
-    Add(flags, flag, metavar, help,
-        [flag, min, set](const std::string& text, v1::Hyperparameters* h) {
-          return SetInt(flag, text, min, h, set);
-        });
-  }
-
-  void Real(FlagSet& flags, const std::string& flag, const std::string& metavar,
-            const std::string& help, Range range, void (v1::Hyperparameters::*set)(double)) {
-    Add(flags, flag, metavar, help,
-        [flag, range, set](const std::string& text, v1::Hyperparameters* h) -> absl::Status {
-          double v = 0;
-          if (!absl::SimpleAtod(text, &v) || !std::isfinite(v)) {
-            return absl::InvalidArgumentError(
-                absl::StrCat("--", flag, ": '", text, "' is not a number"));
-          }
-          if (!range.Contains(v)) {
-            return absl::InvalidArgumentError(
-                absl::StrCat("--", flag, ": ", v, " must be ", range.Text()));
-          }
-          (h->*set)(v);
-          return absl::OkStatus();
-        });
-  }
-
-  std::vector<Param> params_;
-  bool all_mask_ = false;
-  bool gradient_checkpointing_ = false;
-};
-
 // The rule of TrainRequest.output_adapter: [A-Za-z0-9._-], 1 to 64 characters.
 absl::Status CheckAdapterName(const std::string& flag, const std::string& name) {
   if (name.empty() || name.size() > 64) {
@@ -583,8 +430,10 @@ int RunRemoteTrain(int argc, char** argv) {
     return CliUsage(std::string(s.message()));
   }
   if (data.empty()) return CliUsage("--data: the path is empty");
-  auto h = hyperparameters.Build(flags);
-  if (!h.ok()) return CliUsage(std::string(h.status().message()));
+  // Only the flags given are sent; the server fills in the objective's
+  // defaults for the rest.
+  auto given = hyperparameters.Given(flags);
+  if (!given.ok()) return CliUsage(std::string(given.status().message()));
 
   v1::TrainRequest request;
   v1::Objective wire_objective = v1::OBJECTIVE_UNSPECIFIED;
@@ -593,7 +442,9 @@ int RunRemoteTrain(int argc, char** argv) {
   request.set_data_path(data);
   request.set_base_adapter(base_adapter);
   request.set_output_adapter(output);
-  *request.mutable_hyperparameters() = *h;
+  for (const auto& [h, value] : *given) {
+    SetHyperparameterField(*h, value, request.mutable_hyperparameters());
+  }
   request.set_load_when_done(load);
 
   auto client = server.Connect();

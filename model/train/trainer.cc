@@ -19,6 +19,7 @@
 #include "common/mapped_file.h"
 #include "model/formats/safetensors.h"
 #include "model/nn/tensor_io.h"
+#include "model/train/hyperparameters.h"
 
 namespace llm2vec {
 namespace {
@@ -137,31 +138,8 @@ absl::Status ValidateTrainerOptions(const TrainerOptions& options) {
   const TrainerOptions& o = options;
   auto bad = [](const std::string& what) { return absl::InvalidArgumentError(what); };
   if (o.data_path.empty()) return bad("training needs a data file");
-  if (o.steps <= 0) return bad(absl::StrCat("steps ", o.steps, " must be positive"));
-  if (o.batch_size <= 0) return bad(absl::StrCat("batch size ", o.batch_size, " must be positive"));
-  if (o.grad_accum <= 0) {
-    return bad(absl::StrCat("gradient accumulation ", o.grad_accum, " must be positive"));
-  }
-  if (o.max_length < 2) return bad(absl::StrCat("max length ", o.max_length, " must be at least 2"));
-  if (!(o.lr > 0)) return bad(absl::StrCat("learning rate ", o.lr, " must be positive"));
-  if (o.warmup_steps < 0) {
-    return bad(absl::StrCat("warmup steps ", o.warmup_steps, " must be >= 0"));
-  }
-  if (!(o.weight_decay >= 0)) {
-    return bad(absl::StrCat("weight decay ", o.weight_decay, " must be >= 0"));
-  }
-  if (o.objective == Objective::kMntp && !(o.mask.mask_ratio > 0 && o.mask.mask_ratio <= 1)) {
-    return bad(absl::StrCat("mask ratio ", o.mask.mask_ratio, " must be in (0, 1]"));
-  }
-  if (o.objective != Objective::kMntp && !(o.scale > 0)) {
-    return bad(absl::StrCat("scale ", o.scale, " must be positive"));
-  }
-  if (!(o.attention_dropout >= 0 && o.attention_dropout < 1)) {
-    return bad(absl::StrCat("attention dropout ", o.attention_dropout, " must be in [0, 1)"));
-  }
-  if (o.checkpoint_every < 0) {
-    return bad(absl::StrCat("checkpoint interval ", o.checkpoint_every, " must be >= 0"));
-  }
+  // Every hyperparameter within its range (hyperparameters.h).
+  if (auto s = ValidateHyperparameters(o); !s.ok()) return s;
   if (o.checkpoint_every > 0 && o.checkpoint_dir.empty()) {
     return bad("checkpoints need a checkpoint folder");
   }

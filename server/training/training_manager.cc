@@ -16,6 +16,7 @@
 #include "common/atomic_dir.h"
 #include "common/mapped_file.h"
 #include "model/nn/tensor_io.h"
+#include "model/train/hyperparameters_proto.h"
 #include "model/train/trainer.h"
 #include "proto/wire_names.h"
 #include "server/service/embedding_engine.h"
@@ -46,53 +47,16 @@ absl::StatusOr<Objective> ObjectiveOf(v1::Objective objective) {
   }
 }
 
-// The trainer's options: the objective's defaults, then what the request sets.
-TrainerOptions ResolveOptions(Objective objective, const v1::Hyperparameters& h,
-                              const TrainingManager::Options& server) {
+// The trainer's options: the objective's defaults, the server's checkpoint
+// settings, then what the request sets (each range-checked).
+absl::StatusOr<TrainerOptions> ResolveOptions(Objective objective, const v1::Hyperparameters& h,
+                                              const TrainingManager::Options& server) {
   TrainerOptions o = TrainerOptions::Defaults(objective);
-  if (h.has_steps()) o.steps = h.steps();
-  if (h.has_batch_size()) o.batch_size = h.batch_size();
-  if (h.has_grad_accum()) o.grad_accum = h.grad_accum();
-  if (h.has_max_length()) o.max_length = h.max_length();
-  if (h.has_learning_rate()) o.lr = h.learning_rate();
-  if (h.has_warmup_steps()) o.warmup_steps = h.warmup_steps();
-  if (h.has_weight_decay()) o.weight_decay = h.weight_decay();
-  if (h.has_max_grad_norm()) o.max_grad_norm = h.max_grad_norm();
-  if (h.has_seed()) o.seed = h.seed();
-  if (h.has_mask_ratio()) o.mask.mask_ratio = h.mask_ratio();
-  if (h.has_all_mask()) o.mask.all_mask = h.all_mask();
-  if (h.has_scale()) o.scale = h.scale();
-  if (h.has_attention_dropout()) o.attention_dropout = h.attention_dropout();
-  if (h.has_lora_r()) o.lora.r = h.lora_r();
-  if (h.has_lora_alpha()) o.lora.lora_alpha = h.lora_alpha();
-  if (h.has_lora_dropout()) o.lora.lora_dropout = h.lora_dropout();
-  if (h.has_gradient_checkpointing()) o.gradient_checkpointing = h.gradient_checkpointing();
-  o.checkpoint_every = h.has_checkpoint_every() ? h.checkpoint_every() : server.checkpoint_every;
+  o.checkpoint_every = server.checkpoint_every;
   o.keep_checkpoints = server.keep_checkpoints;
   o.num_threads = server.num_threads;
+  if (auto s = ApplyHyperparameters(h, &o); !s.ok()) return s;
   return o;
-}
-
-// Every hyperparameter set to the value the job uses.
-void FillHyperparameters(const TrainerOptions& o, v1::Hyperparameters* h) {
-  h->set_steps(o.steps);
-  h->set_batch_size(o.batch_size);
-  h->set_grad_accum(o.grad_accum);
-  h->set_max_length(o.max_length);
-  h->set_learning_rate(o.lr);
-  h->set_warmup_steps(o.warmup_steps);
-  h->set_weight_decay(o.weight_decay);
-  h->set_max_grad_norm(o.max_grad_norm);
-  h->set_seed(o.seed);
-  h->set_mask_ratio(o.mask.mask_ratio);
-  h->set_all_mask(o.mask.all_mask);
-  h->set_scale(o.scale);
-  h->set_attention_dropout(o.attention_dropout);
-  h->set_lora_r(o.lora.r);
-  h->set_lora_alpha(o.lora.lora_alpha);
-  h->set_lora_dropout(o.lora.lora_dropout);
-  h->set_checkpoint_every(o.checkpoint_every);
-  h->set_gradient_checkpointing(o.gradient_checkpointing);
 }
 
 // An adapter name that is also a safe folder name under adapter_root.
@@ -317,10 +281,26 @@ absl::StatusOr<v1::Job> TrainingManager::Submit(const v1::TrainRequest& request)
   if (!request.base_adapter().empty()) {
     if (auto base = BaseAdapterDir(request.base_adapter()); !base.ok()) return base.status();
   }
-  TrainerOptions o = ResolveOptions(*objective, request.hyperparameters(), options_);
+  auto resolved = ResolveOptions(*objective, request.hyperparameters(), options_);
+  if (!resolved.ok()) return resolved.status();
+  TrainerOptions o = *std::move(resolved);
   o.data_path = *data;
   o.checkpoint_dir = JoinPath(options_.state_dir, "jobs");
   if (auto s = ValidateTrainerOptions(o); !s.ok()) return s;
+  if (options_.shared_weights != nullptr) {
+    // Limits of the served model, refused now rather than when the job runs.
+    const ModelConfig& c = options_.shared_weights->config();
+    if (o.max_length > c.max_position_embeddings) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "hyperparameters.max_length ", o.max_length, " exceeds the model's ",
+          c.max_position_embeddings, " positions"));
+    }
+    if (o.lora.r > c.hidden_size) {
+      return absl::InvalidArgumentError(absl::StrCat("hyperparameters.lora_r ", o.lora.r,
+                                                     " exceeds the model's hidden size ",
+                                                     c.hidden_size));
+    }
+  }
   if (o.steps > options_.max_steps) {
     return absl::InvalidArgumentError(absl::StrCat("steps ", o.steps,
                                                    " is over the server's limit of ",
@@ -602,7 +582,9 @@ void TrainingManager::StartJob(v1::Job job) {
     const v1::TrainRequest& request = job.request();
     auto objective = ObjectiveOf(request.objective());
     if (!objective.ok()) return objective.status();
-    TrainerOptions o = ResolveOptions(*objective, request.hyperparameters(), options_);
+    auto resolved = ResolveOptions(*objective, request.hyperparameters(), options_);
+    if (!resolved.ok()) return resolved.status();
+    TrainerOptions o = *std::move(resolved);
     auto data = ConfinedPath(options_.data_root, request.data_path(), "data_path");
     if (!data.ok()) return data.status();
     o.data_path = *data;

@@ -275,7 +275,7 @@ TEST(TrainingE2eTest, BadRequestsAreRefusedWithTheStatusTable) {
        grpc::StatusCode::INVALID_ARGUMENT, "--max-training-steps"},
       {"bad lr",
        [](v1::TrainRequest* r) { r->mutable_hyperparameters()->set_learning_rate(-1); },
-       grpc::StatusCode::INVALID_ARGUMENT, "learning rate -1"},
+       grpc::StatusCode::INVALID_ARGUMENT, "hyperparameters.learning_rate -1 is outside (0, 1]"},
       {"no objective", [](v1::TrainRequest* r) { r->set_objective(v1::OBJECTIVE_UNSPECIFIED); },
        grpc::StatusCode::INVALID_ARGUMENT, "objective"},
       {"unknown base", [](v1::TrainRequest* r) { r->set_base_adapter("ghost"); },

@@ -222,5 +222,19 @@ TEST_F(TrainingManagerTest, CancelAndResumeAQueuedJob) {
   AwaitState(second->id(), v1::JOB_STATE_SUCCEEDED);
 }
 
+// One request cannot ask for unbounded memory: every hyperparameter has an
+// upper bound, checked at submit (the crash loop of a 1e8 batch size).
+TEST_F(TrainingManagerTest, HyperparametersOutsideTheirRangesAreRefusedAtSubmit) {
+  Start();
+  v1::TrainRequest huge = Mntp("adapter-f", 1);
+  huge.mutable_hyperparameters()->set_batch_size(100000000);
+  absl::Status s = manager_->Submit(huge).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_EQ(s.message(), "hyperparameters.batch_size 100000000 is outside [1, 65536]");
+  auto jobs = manager_->List({}, 0);
+  ASSERT_TRUE(jobs.ok());
+  EXPECT_TRUE(jobs->empty());
+}
+
 }  // namespace
 }  // namespace llm2vec
