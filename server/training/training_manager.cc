@@ -19,13 +19,13 @@
 #include "model/train/hyperparameters_proto.h"
 #include "model/train/trainer.h"
 #include "proto/wire_names.h"
-#include "server/service/embedding_engine.h"
+#include "server/service/adapter_registry.h"
+#include "server/training/confined_path.h"
 
 namespace llm2vec {
 namespace {
 
 // Watch events kept for watchers that are behind.
-constexpr size_t kMaxEvents = 4096;
 
 int64_t NowUnixMs() { return absl::ToUnixMillis(absl::Now()); }
 
@@ -64,50 +64,7 @@ bool ValidFolderName(const std::string& name) {
   return ValidAdapterName(name) && name.front() != '.';
 }
 
-std::string JoinPath(const std::string& a, const std::string& b) {
-  if (a.empty() || a.back() == '/') return a + b;
-  return absl::StrCat(a, "/", b);
-}
-
-absl::StatusOr<std::string> RealPath(const std::string& path, const std::string& what) {
-  char buffer[PATH_MAX];
-  if (realpath(path.c_str(), buffer) == nullptr) {
-    if (errno == ENOENT || errno == ENOTDIR) {
-      return absl::NotFoundError(absl::StrCat(what, " ", path, " does not exist"));
-    }
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot resolve ", what, " ", path, ": ", std::strerror(errno)));
-  }
-  return std::string(buffer);
-}
-
 }  // namespace
-
-absl::StatusOr<std::string> ConfinedPath(const std::string& root, const std::string& relative,
-                                         const std::string& what) {
-  if (relative.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
-  if (relative.front() == '/') {
-    return absl::InvalidArgumentError(absl::StrCat(what, " '", relative,
-                                                   "' must be relative to ", root));
-  }
-  for (absl::string_view part : absl::StrSplit(relative, '/')) {
-    if (part == "..") {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " '", relative, "' must not contain '..'"));
-    }
-  }
-  auto real_root = RealPath(root, "root folder");
-  if (!real_root.ok()) return real_root.status();
-  auto real = RealPath(JoinPath(root, relative), what);
-  if (!real.ok()) return real.status();
-  if (real->compare(0, real_root->size(), *real_root) != 0 ||
-      (real->size() > real_root->size() && (*real)[real_root->size()] != '/' &&
-       real_root->back() != '/')) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " '", relative, "' resolves to ", *real, ", outside ", *real_root));
-  }
-  return *real;
-}
 
 struct TrainingManager::Active {
   enum class Phase { kPreparing, kRunning, kEnded };
@@ -186,16 +143,10 @@ void TrainingManager::Record(const v1::Job& job, v1::JobEvent::Kind kind,
   line.loss = job.loss();
   line.message = message;
   if (auto s = store_->AddEvent(job.id(), line); !s.ok()) LogLine(std::string(s.message()));
-  absl::MutexLock lock(&events_mu_);
   v1::JobEvent event;
   event.set_kind(kind);
   *event.mutable_job() = job;
-  events_.push_back(std::move(event));
-  while (events_.size() > kMaxEvents) {
-    events_.pop_front();
-    ++first_event_seq_;
-  }
-  events_cv_.SignalAll();
+  events_.Publish(std::move(event));
 }
 
 void TrainingManager::RefreshJobCounts() {
@@ -411,35 +362,14 @@ absl::StatusOr<v1::Job> TrainingManager::Resume(const std::string& id) {
 }
 
 absl::StatusOr<v1::Job> TrainingManager::Snapshot(const std::string& id, uint64_t* cursor) const {
-  {
-    absl::MutexLock lock(&events_mu_);
-    *cursor = first_event_seq_ + events_.size();
-  }
+  *cursor = events_.End();
   return store_->Get(id);
 }
 
 std::vector<v1::JobEvent> TrainingManager::WaitForEvents(const std::string& id, uint64_t* cursor,
                                                          absl::Time until) const {
-  std::vector<v1::JobEvent> out;
   bool lost = false;
-  {
-    absl::MutexLock lock(&events_mu_);
-    while (true) {
-      const uint64_t end = first_event_seq_ + events_.size();
-      if (*cursor < first_event_seq_) {
-        lost = true;
-        *cursor = end;
-        break;
-      }
-      for (uint64_t seq = *cursor; seq < end; ++seq) {
-        const v1::JobEvent& e = events_[seq - first_event_seq_];
-        if (e.job().id() == id) out.push_back(e);
-      }
-      *cursor = end;
-      if (!out.empty()) break;
-      if (events_cv_.WaitWithDeadline(&events_mu_, until)) break;
-    }
-  }
+  std::vector<v1::JobEvent> out = events_.Wait(id, cursor, until, &lost);
   if (lost) {
     auto job = store_->Get(id);
     if (job.ok()) {

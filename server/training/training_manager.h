@@ -20,6 +20,12 @@
 // Paths: data paths are relative to data_root and must stay inside it
 // after symlinks are resolved; outputs are names, not paths.
 //
+// Size: training_manager.cc (~690 lines) is one state machine (submit,
+// cancel, resume, recovery, a job's start, units and end), kept in one file
+// so its transitions read together; the event log (job_event_log), path
+// confinement (confined_path), the hyperparameters (model/train) and the
+// database (job_store) are their own files.
+//
 // Threading: all public methods are thread-safe. RunUnit must be called
 // from one thread at a time (the device worker). The manager's runner
 // thread sequences a job's start and end; their tensor work (loading the
@@ -45,6 +51,7 @@
 #include "llm2vec/v1/training.pb.h"
 #include "model/nn/model_loader.h"
 #include "server/http/metrics.h"
+#include "server/training/job_event_log.h"
 #include "server/training/job_store.h"
 
 namespace llm2vec {
@@ -162,22 +169,12 @@ class TrainingManager {
   std::unique_ptr<Active> active_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 
-  // Watch events, the newest kMaxEvents retained; seq of events_[i] is
-  // first_event_seq_ + i.
-  mutable absl::Mutex events_mu_;
-  mutable absl::CondVar events_cv_;
-  std::deque<v1::JobEvent> events_ ABSL_GUARDED_BY(events_mu_);
-  uint64_t first_event_seq_ ABSL_GUARDED_BY(events_mu_) = 1;
+  // Watch events.
+  JobEventLog events_;
 
   absl::Mutex join_mu_;
   std::thread runner_;  // started last
 };
-
-// `relative` inside `root`: INVALID_ARGUMENT for an empty or absolute
-// path, a ".." component, or one that resolves (symlinks followed) outside
-// root; NOT_FOUND when it does not exist. Returns the resolved path.
-absl::StatusOr<std::string> ConfinedPath(const std::string& root, const std::string& relative,
-                                         const std::string& what);
 
 }  // namespace llm2vec
 

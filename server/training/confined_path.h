@@ -1,0 +1,25 @@
+// Paths a client names, confined to a root folder: training data under
+// --training-data-root.
+//
+// Threading: pure functions (they read the file system).
+#ifndef LLM2VEC_SERVER_TRAINING_CONFINED_PATH_H_
+#define LLM2VEC_SERVER_TRAINING_CONFINED_PATH_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace llm2vec {
+
+// `relative` inside `root`: INVALID_ARGUMENT for an empty or absolute
+// path, a ".." component, or one that resolves (symlinks followed) outside
+// root; NOT_FOUND when it does not exist. Returns the resolved path.
+absl::StatusOr<std::string> ConfinedPath(const std::string& root, const std::string& relative,
+                                         const std::string& what);
+
+// `a`/`b` with one slash between.
+std::string JoinPath(const std::string& a, const std::string& b);
+
+}  // namespace llm2vec
+
+#endif  // LLM2VEC_SERVER_TRAINING_CONFINED_PATH_H_
