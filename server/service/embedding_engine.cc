@@ -1,6 +1,9 @@
 #include "server/service/embedding_engine.h"
 
 #include <algorithm>
+#include <exception>
+#include <iostream>
+#include <new>
 #include <numeric>
 #include <optional>
 
@@ -19,6 +22,15 @@ Admission::Options AdmissionOptions(const EmbeddingEngine::Options& options) {
   Admission::Options admission;
   admission.max_queue_requests = options.worker.queue.max_queue_requests;
   return admission;
+}
+
+// An exception caught at the device worker's edge, as a Status (the
+// backend reports libtorch's own errors as a Status already).
+absl::Status EdgeStatus(const std::exception& e, absl::string_view what) {
+  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat(what, " ran out of memory"));
+  }
+  return absl::InternalError(absl::StrCat(what, " failed: ", e.what()));
 }
 
 double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
@@ -268,6 +280,21 @@ absl::Status EmbeddingEngine::RunInputs(
 }
 
 void EmbeddingEngine::ProcessBatch(EmbedBatch batch) {
+  // The device worker's edge: whatever a batch throws fails its requests
+  // instead of ending the process.
+  std::vector<std::shared_ptr<PendingRequest>> requests;
+  for (const auto& task : batch.tasks) {
+    if (task->work != nullptr) requests.push_back(task->work->request);
+  }
+  try {
+    RunBatch(std::move(batch));
+  } catch (const std::exception& e) {
+    const absl::Status failed = EdgeStatus(e, "the batch");
+    for (const auto& request : requests) request->Fail(failed);
+  }
+}
+
+void EmbeddingEngine::RunBatch(EmbedBatch batch) {
   const absl::Time started = clock_->Now();
   const std::string& adapter = batch.key.adapter;
   std::shared_ptr<const Backend::Adapter> lora;
@@ -434,11 +461,21 @@ bool EmbeddingEngine::RunControlWork(absl::Time next_batch_at) {
     }
   }
   if (work) {
-    *work->result = work->fn();
+    try {
+      *work->result = work->fn();
+    } catch (const std::exception& e) {
+      *work->result = EdgeStatus(e, "device work");
+    }
     work->done->Notify();
     return true;
   }
-  return background != nullptr && (*background)(next_batch_at);
+  if (background == nullptr) return false;
+  try {
+    return (*background)(next_batch_at);
+  } catch (const std::exception& e) {
+    std::cerr << "llm2vec-server: " << EdgeStatus(e, "background work").message() << std::endl;
+    return true;
+  }
 }
 
 void EmbeddingEngine::SetBackgroundWork(DeviceWorker::IdleWork work) {

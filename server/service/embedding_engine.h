@@ -107,8 +107,9 @@ class EmbeddingEngine {
   // tensor work (a training job's model load, trainer setup, adapter
   // save). Accepted during the drain; UNAVAILABLE once the worker has
   // stopped (work still queued then is answered so, never run elsewhere).
-  // `fn` must not throw (catch at its edge) nor call back into the engine's
-  // device methods.
+  // An exception from `fn` becomes INTERNAL (RESOURCE_EXHAUSTED for
+  // std::bad_alloc); `fn` must not call back into the engine's device
+  // methods.
   absl::Status RunOnDevice(std::function<absl::Status()> fn);
   void WakeWorker() { worker_->Wake(); }
 
@@ -136,8 +137,10 @@ class EmbeddingEngine {
   // Admission::AdmitByDeadline against the queue now; a refusal is
   // counted.
   absl::Status AdmitByDeadline(absl::Time now, int64_t own_tokens, absl::Time deadline);
-  // The device worker's batch processor.
+  // The device worker's batch processor: RunBatch, with every exception
+  // turned into its requests' failure.
   void ProcessBatch(EmbedBatch batch);
+  void RunBatch(EmbedBatch batch);
   // RunOnDevice, refused with UNAVAILABLE once shutdown has begun (new
   // adapter loads and unloads).
   absl::Status RunOnWorker(std::function<absl::Status()> fn);

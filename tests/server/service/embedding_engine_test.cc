@@ -9,6 +9,8 @@
 #include <cmath>
 #include <functional>
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -105,7 +107,8 @@ class FakeBackend final : public Backend {
       p.ids.resize(static_cast<size_t>(max_tokens));
     }
     p.pooled = static_cast<int64_t>(p.ids.size()) - 1;
-    p.ids.back() = input.text == "fail" ? -1 : p.ids.back();
+    if (input.text == "fail") p.ids.back() = -1;
+    if (input.text == "throw") p.ids.back() = -2;
     return p;
   }
 
@@ -130,6 +133,7 @@ class FakeBackend final : public Backend {
     batch.forward_passes = 2;
     for (const PreparedInput& in : inputs) {
       if (in.ids.back() == -1) return absl::InternalError("the fake device failed");
+      if (in.ids.back() == -2) throw std::runtime_error("a library threw");
       const float tag = adapter ? static_cast<const FakeAdapter*>(adapter)->tag : 0.0f;
       batch.embeddings.push_back(
           {static_cast<int64_t>(in.ids.size()),
@@ -424,6 +428,13 @@ TEST(EmbeddingEngineTest, ADeviceErrorFailsItsRequestAndTheEngineServesOn) {
   absl::Status s = h.engine->Embed(Request({"fail"}), h.Call()).status();
   EXPECT_TRUE(absl::IsInternal(s)) << s;
   EXPECT_TRUE(absl::StrContains(s.message(), "the fake device failed")) << s;
+  EXPECT_TRUE(h.engine->Embed(Request({"fine"}), h.Call()).ok());
+  // An exception on the device thread fails the batch, not the process.
+  s = h.engine->Embed(Request({"throw"}), h.Call()).status();
+  EXPECT_TRUE(absl::IsInternal(s)) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "the batch failed: a library threw")) << s;
+  s = h.engine->RunOnDevice([]() -> absl::Status { throw std::bad_alloc(); });
+  EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
   EXPECT_TRUE(h.engine->Embed(Request({"fine"}), h.Call()).ok());
 }
 
