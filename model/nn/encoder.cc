@@ -36,6 +36,32 @@ size_t CountWords(const std::string& text) {
   return words.size();
 }
 
+// The longest prefix of `text`, cut at a UTF-8 character boundary, that
+// tokenizes to at most `max_tokens` tokens (found by bisection: a prefix
+// never has more tokens than a longer one in practice, and the result is
+// checked either way). For a first word longer than the whole budget (a
+// URL, base64, a DNA string), where cutting by words leaves nothing.
+std::string TokenPrefix(const Tokenizer& tok, const std::string& text, int64_t max_tokens) {
+  auto boundary = [&text](size_t n) {
+    while (n > 0 && n < text.size() && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+    return n;
+  };
+  auto fits = [&](size_t n) {
+    return static_cast<int64_t>(tok.Encode(text.substr(0, n), false).size()) <= max_tokens;
+  };
+  size_t lo = 0, hi = text.size();  // fits(lo); the answer is in [lo, hi]
+  while (lo < hi) {
+    const size_t mid = boundary(lo + (hi - lo + 1) / 2);
+    if (mid <= lo) break;
+    if (fits(mid)) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return text.substr(0, lo);
+}
+
 }  // namespace
 
 absl::StatusOr<Llm2VecConfig> LoadLlm2VecConfig(const std::string& dir) {
@@ -134,8 +160,12 @@ absl::StatusOr<PreparedInput> Encoder::Prepare(const EncodeInput& input, int64_t
   size_t n_text = tok.Encode(text, /*add_special_tokens=*/false).size();
   while (static_cast<int64_t>(n_text) > cfg.doc_max_length) {
     const double ratio = static_cast<double>(cfg.doc_max_length) / static_cast<double>(n_text);
-    text = FirstWords(text, static_cast<size_t>(static_cast<double>(CountWords(text)) * ratio));
+    const size_t keep = static_cast<size_t>(static_cast<double>(CountWords(text)) * ratio);
+    // One word longer than the budget: keep its first tokens instead of
+    // nothing.
+    text = keep > 0 ? FirstWords(text, keep) : TokenPrefix(tok, text, cfg.doc_max_length);
     n_text = tok.Encode(text, /*add_special_tokens=*/false).size();
+    if (keep == 0) break;
   }
   const std::string full = ModelText({text, input.instruction});
   PreparedInput out;

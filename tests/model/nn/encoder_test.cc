@@ -3,6 +3,8 @@
 // pooling modes follow the LLM2Vec reference.
 #include "model/nn/encoder.h"
 
+#include <cmath>
+
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 #include <gtest/gtest.h>
@@ -274,6 +276,31 @@ TEST(EncoderTest, LongTextsAreCutByWordsToDocMaxLength) {
   EXPECT_LE(prepared->pooled, 20);
   EXPECT_GT(prepared->pooled, 10);
   EXPECT_EQ(static_cast<int64_t>(prepared->ids.size()), prepared->pooled + 1);  // + BOS
+}
+
+// One word longer than doc_max_length (a URL, base64, a DNA string) keeps
+// its first tokens: cutting by words alone would leave nothing to pool.
+TEST(EncoderTest, OneWordLongerThanTheBudgetKeepsItsFirstTokens) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  Encoder::Options options;
+  options.llm2vec.doc_max_length = 20;
+  auto encoder = LoadStories(options);
+  ASSERT_NE(encoder, nullptr);
+  const std::string word = "https://example.com/" + std::string(3000, 'x') + "\xc3\xa9";
+  auto prepared = encoder->Prepare({word, ""});
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  EXPECT_GT(prepared->pooled, 10);
+  EXPECT_LE(prepared->pooled, 20);
+  // The kept tokens are the word's first tokens.
+  const std::vector<int32_t> all = encoder->tokenizer().Encode(word, false);
+  ASSERT_GE(static_cast<int64_t>(all.size()), prepared->pooled);
+  const std::vector<int32_t> kept(prepared->ids.end() - prepared->pooled, prepared->ids.end());
+  EXPECT_EQ(std::vector<int32_t>(all.begin(), all.begin() + 5),
+            std::vector<int32_t>(kept.begin(), kept.begin() + 5));
+  // And it embeds.
+  auto embedding = encoder->EncodePrepared({*prepared}, EncodeOptions());
+  ASSERT_TRUE(embedding.ok()) << embedding.status();
+  EXPECT_TRUE(std::isfinite((*embedding)[0].values[0]));
 }
 
 }  // namespace
