@@ -37,7 +37,7 @@ struct RemoteFlags {
     flags.Int("dimensions", &dimensions, "N", "keep the first N values (Matryoshka)", 0);
     flags.String("truncate", &truncate, "SIDE", "what to do with too long inputs");
     flags.Choices("truncate", {"none", "end", "start"});
-    flags.Int("priority", &priority, "N", "0 normal, 1 high", 0, 1000);
+    flags.Int("priority", &priority, "N", "0 normal, 1 high", 0, 1);
     flags.Int("timeout-s", &timeout_s, "S", "deadline of each call", 1);
     if (with_encoding) {
       flags.String("encoding", &encoding, "ENC", "output encoding");

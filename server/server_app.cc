@@ -58,6 +58,7 @@ struct ServerFlags {
   int64_t max_batch_tokens = 16384, max_batch_requests = 256, max_queue_delay_us = 0;
   int64_t max_queue_tokens = 1 << 20, max_queue_requests = 4096, max_input_tokens = 0;
   int64_t max_inputs_per_request = 2048, threads = 0, drain_timeout_s = 30;
+  int64_t max_input_bytes = int64_t{1} << 20;
   std::string port_file;
   // Training jobs.
   std::string state_dir, data_root, adapter_root;
@@ -129,6 +130,8 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   flags.Int("max-input-tokens", &f.max_input_tokens, "N",
             "longest input in tokens, BOS included (0: the model's max_position_embeddings)", 0);
   flags.Int("max-inputs-per-request", &f.max_inputs_per_request, "N", "inputs in one request", 1);
+  flags.Int("max-input-bytes", &f.max_input_bytes, "BYTES",
+            "bytes of one input (text + instruction), refused before tokenizing", 1);
   flags.Int("threads", &f.threads, "N", "CPU math threads (0 = all cores)", 0, 1024);
   flags.Int("drain-timeout-s", &f.drain_timeout_s, "S",
             "on SIGTERM, how long queued work may take to finish", 0);
@@ -278,6 +281,7 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   engine_options.model_id = f.model;
   engine_options.max_input_tokens = f.max_input_tokens;
   engine_options.max_inputs_per_request = f.max_inputs_per_request;
+  engine_options.max_input_bytes = f.max_input_bytes;
   BatchQueue::Options& q = engine_options.worker.queue;
   q.max_batch_tokens = f.max_batch_tokens;
   q.max_batch_requests = f.max_batch_requests;

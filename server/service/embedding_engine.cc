@@ -107,6 +107,10 @@ absl::StatusOr<std::unique_ptr<EmbeddingEngine>> EmbeddingEngine::Create(
     return absl::InvalidArgumentError(absl::StrCat(
         "max_inputs_per_request ", options.max_inputs_per_request, " must be > 0"));
   }
+  if (options.max_input_bytes <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_input_bytes ", options.max_input_bytes, " must be > 0"));
+  }
   if (options.max_input_tokens < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_input_tokens ", options.max_input_tokens, " must be >= 0"));
@@ -169,6 +173,7 @@ absl::Status EmbeddingEngine::RunInputs(
                                                    " inputs; max_inputs_per_request is ",
                                                    options_.max_inputs_per_request));
   }
+  if (absl::Status s = CheckInputBytes(inputs); !s.ok()) return s;
   const Backend::Info& info = backend_->info();
   auto settings = EmbedSettingsFromProto(options, info.default_pooling, info.hidden_size);
   if (!settings.ok()) return settings.status();
@@ -266,7 +271,12 @@ absl::Status EmbeddingEngine::RunInputs(
   }
   absl::MutexLock lock(&request->mu);
   if (!request->status.ok()) return request->status;
-  for (Embedding& e : request->results) {
+  for (size_t i = 0; i < request->results.size(); ++i) {
+    Embedding& e = request->results[i];
+    if (!AllFinite(e.values)) {
+      return absl::InternalError(absl::StrCat(
+          "input ", i, ": the model produced a non-finite embedding value (NaN or infinity)"));
+    }
     TruncateAndNormalize(&e.values, settings->dimensions, settings->normalize);
   }
   *out = std::move(request->results);
@@ -347,6 +357,20 @@ void EmbeddingEngine::RunBatch(EmbedBatch batch) {
   }
 }
 
+absl::Status EmbeddingEngine::CheckInputBytes(
+    const google::protobuf::RepeatedPtrField<v1::EmbedInput>& inputs) const {
+  for (int i = 0; i < inputs.size(); ++i) {
+    const int64_t bytes =
+        static_cast<int64_t>(inputs[i].text().size() + inputs[i].instruction().size());
+    if (bytes > options_.max_input_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat("input ", i, " is ", bytes,
+                                                     " bytes; max_input_bytes is ",
+                                                     options_.max_input_bytes));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::EmbedResponse> EmbeddingEngine::Embed(const v1::EmbedRequest& request,
                                                          const CallContext& call) {
   std::vector<Embedding> embeddings;
@@ -386,6 +410,7 @@ absl::StatusOr<v1::TokenizeResponse> EmbeddingEngine::Tokenize(
                                                    " inputs; max_inputs_per_request is ",
                                                    options_.max_inputs_per_request));
   }
+  if (absl::Status s = CheckInputBytes(request.inputs()); !s.ok()) return s;
   v1::TokenizeResponse response;
   for (const v1::EmbedInput& in : request.inputs()) {
     // What the model sees: "{instruction} {text}", as Prepare builds it.

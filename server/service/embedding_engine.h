@@ -65,6 +65,11 @@ class EmbeddingEngine {
     int64_t max_input_tokens = 0;
     // Most inputs in one request.
     int64_t max_inputs_per_request = 2048;
+    // Most bytes of one input (text and instruction), checked before any
+    // tokenizing: a client cannot make the server tokenize megabytes for
+    // one embedding (what is kept of a long text is at most the model's
+    // positions anyway).
+    int64_t max_input_bytes = int64_t{1} << 20;
     // Batching and queue bounds.
     DeviceWorker::Options worker;
     // How often one watcher thread checks every waiting call's
@@ -134,6 +139,9 @@ class EmbeddingEngine {
   absl::Status RunInputs(const google::protobuf::RepeatedPtrField<v1::EmbedInput>& inputs,
                          const v1::EmbedOptions& options, const CallContext& call,
                          std::vector<Embedding>* out, v1::Usage* usage, v1::Timing* timing);
+  // InvalidArgument naming the first input over max_input_bytes.
+  absl::Status CheckInputBytes(
+      const google::protobuf::RepeatedPtrField<v1::EmbedInput>& inputs) const;
   // Admission::AdmitByDeadline against the queue now; a refusal is
   // counted.
   absl::Status AdmitByDeadline(absl::Time now, int64_t own_tokens, absl::Time deadline);

@@ -28,11 +28,14 @@ void TruncateAndNormalize(std::vector<float>* v, int64_t dimensions, bool normal
 
 std::string QuantizeInt8(const std::vector<float>& v, float* scale) {
   float max_abs = 0;
-  for (float x : v) max_abs = std::max(max_abs, std::fabs(x));
+  for (float x : v) {
+    if (std::isfinite(x)) max_abs = std::max(max_abs, std::fabs(x));
+  }
   *scale = max_abs / 127.0f;
   std::string out(v.size(), '\0');
   for (size_t i = 0; i < v.size(); ++i) {
-    const float q = *scale > 0 ? std::round(v[i] / *scale) : 0.0f;
+    // A NaN would reach the int8 conversion as NaN: undefined behaviour.
+    const float q = *scale > 0 && std::isfinite(v[i]) ? std::round(v[i] / *scale) : 0.0f;
     out[i] = static_cast<char>(static_cast<int8_t>(std::clamp(q, -127.0f, 127.0f)));
   }
   return out;
@@ -44,6 +47,10 @@ std::string PackBinary(const std::vector<float>& v) {
     if (v[i] > 0) out[i / 8] = static_cast<char>(out[i / 8] | (0x80 >> (i % 8)));
   }
   return out;
+}
+
+bool AllFinite(const std::vector<float>& v) {
+  return std::all_of(v.begin(), v.end(), [](float x) { return std::isfinite(x); });
 }
 
 }  // namespace llm2vec

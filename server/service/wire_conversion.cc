@@ -52,7 +52,18 @@ absl::StatusOr<EmbedSettings> EmbedSettingsFromProto(const v1::EmbedOptions& opt
   settings.dimensions = options.dimensions();
   settings.normalize = options.normalize();
   settings.adapter = options.adapter();
+  // The defined levels only: any larger value would let one client starve
+  // the others.
+  if (options.priority() != 0 && options.priority() != 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.priority ", options.priority(), " is not 0 (normal) or 1 (high)"));
+  }
   settings.priority = options.priority();
+  if (!v1::Encoding_IsValid(options.encoding())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("options.encoding ", static_cast<int>(options.encoding()),
+                     " is not a known value"));
+  }
   return settings;
 }
 

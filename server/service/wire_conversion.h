@@ -29,8 +29,9 @@ struct EmbedSettings {
   int priority = 0;
 };
 
-// InvalidArgument naming the field and value for an unknown pooling or
-// truncate value, or dimensions above `hidden_size`. Unspecified pooling is
+// InvalidArgument naming the field and value for an unknown pooling,
+// truncate or encoding value, a priority other than 0 and 1, or dimensions
+// above `hidden_size`. Unspecified pooling is
 // `default_pooling`.
 absl::StatusOr<EmbedSettings> EmbedSettingsFromProto(const v1::EmbedOptions& options,
                                                      PoolingMode default_pooling,

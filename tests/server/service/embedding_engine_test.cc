@@ -8,6 +8,7 @@
 #include <climits>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <new>
 #include <stdexcept>
@@ -109,6 +110,7 @@ class FakeBackend final : public Backend {
     p.pooled = static_cast<int64_t>(p.ids.size()) - 1;
     if (input.text == "fail") p.ids.back() = -1;
     if (input.text == "throw") p.ids.back() = -2;
+    if (input.text == "nan") p.ids.back() = -3;
     return p;
   }
 
@@ -134,11 +136,12 @@ class FakeBackend final : public Backend {
     for (const PreparedInput& in : inputs) {
       if (in.ids.back() == -1) return absl::InternalError("the fake device failed");
       if (in.ids.back() == -2) throw std::runtime_error("a library threw");
+      const float nan = std::numeric_limits<float>::quiet_NaN();
       const float tag = adapter ? static_cast<const FakeAdapter*>(adapter)->tag : 0.0f;
       batch.embeddings.push_back(
           {static_cast<int64_t>(in.ids.size()),
            {static_cast<float>(in.ids.size()), static_cast<float>(in.pooled),
-            static_cast<float>(static_cast<int>(pooling)), tag}});
+            static_cast<float>(static_cast<int>(pooling)), in.ids.back() == -3 ? nan : tag}});
     }
     return batch;
   }
@@ -262,6 +265,7 @@ TEST(EmbeddingEngineTest, EmbedsInOrderWithTheRequestsOptions) {
 TEST(EmbeddingEngineTest, BadRequestsNameTheFieldAndNeverReachTheDevice) {
   EmbeddingEngine::Options options;
   options.max_inputs_per_request = 2;
+  options.max_input_bytes = 32;
   Harness h(options);
   auto expect = [&](v1::EmbedRequest request, absl::StatusCode code, const std::string& text) {
     absl::Status s = h.engine->Embed(request, h.Call()).status();
@@ -278,6 +282,12 @@ TEST(EmbeddingEngineTest, BadRequestsNameTheFieldAndNeverReachTheDevice) {
   bad.mutable_options()->set_truncate(static_cast<v1::Truncate>(7));
   expect(bad, absl::StatusCode::kInvalidArgument, "options.truncate 7 is not a known value");
   bad = Request({"a"});
+  bad.mutable_options()->set_priority(1000);
+  expect(bad, absl::StatusCode::kInvalidArgument, "options.priority 1000 is not 0 (normal) or 1 (high)");
+  bad = Request({"a"});
+  bad.mutable_options()->set_encoding(static_cast<v1::Encoding>(9));
+  expect(bad, absl::StatusCode::kInvalidArgument, "options.encoding 9 is not a known value");
+  bad = Request({"a"});
   bad.mutable_options()->set_dimensions(5);
   expect(bad, absl::StatusCode::kInvalidArgument, "options.dimensions 5 exceeds the embedding size 4");
   bad = Request({"a"});
@@ -286,6 +296,13 @@ TEST(EmbeddingEngineTest, BadRequestsNameTheFieldAndNeverReachTheDevice) {
   expect(Request({"a", "  "}), absl::StatusCode::kInvalidArgument, "input 1 has no tokens");
   expect(Request({"a b c d e f g h i"}), absl::StatusCode::kInvalidArgument,
          "input 0 has 10 tokens; the limit is 8 (max_input_tokens; set truncate)");
+  // Bytes are checked before tokenizing, for Embed and Tokenize alike.
+  expect(Request({"a", std::string(40, 'b')}), absl::StatusCode::kInvalidArgument,
+         "input 1 is 40 bytes; max_input_bytes is 32");
+  v1::TokenizeRequest tokenize;
+  tokenize.add_inputs()->set_text(std::string(40, 'b'));
+  EXPECT_EQ(h.engine->Tokenize(tokenize).status().message(),
+            "input 0 is 40 bytes; max_input_bytes is 32");
   EXPECT_EQ(h.backend->batches, 0);
   // With truncation the same input runs, cut to the limit.
   v1::EmbedRequest cut = Request({"a b c d e f g h i"});
@@ -433,6 +450,13 @@ TEST(EmbeddingEngineTest, ADeviceErrorFailsItsRequestAndTheEngineServesOn) {
   s = h.engine->Embed(Request({"throw"}), h.Call()).status();
   EXPECT_TRUE(absl::IsInternal(s)) << s;
   EXPECT_TRUE(absl::StrContains(s.message(), "the batch failed: a library threw")) << s;
+  // A NaN from the model is an error, not an embedding (and never reaches
+  // the int8 packing).
+  v1::EmbedRequest nan = Request({"fine", "nan"});
+  nan.mutable_options()->set_encoding(v1::ENCODING_INT8);
+  s = h.engine->Embed(nan, h.Call()).status();
+  EXPECT_TRUE(absl::IsInternal(s)) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "input 1: the model produced a non-finite")) << s;
   s = h.engine->RunOnDevice([]() -> absl::Status { throw std::bad_alloc(); });
   EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
   EXPECT_TRUE(h.engine->Embed(Request({"fine"}), h.Call()).ok());
