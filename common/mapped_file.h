@@ -46,8 +46,13 @@ bool IsDirectory(const std::string& path);
 // could not be created.
 absl::Status MakeDirs(const std::string& dir);
 
-// Reads a whole (small) file into a string; errors name the path.
-absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+// Reads a whole (small) file into a string; errors name the path. Only a
+// regular file of at most `max_bytes` (a FIFO, device or folder is refused,
+// never waited on), so a path a client names cannot hang or exhaust the
+// process. 256 MiB by default: the largest tokenizer.json files are ~20 MB.
+inline constexpr int64_t kMaxSmallFileBytes = int64_t{256} << 20;
+absl::StatusOr<std::string> ReadFileToString(const std::string& path,
+                                             int64_t max_bytes = kMaxSmallFileBytes);
 
 }  // namespace llm2vec
 

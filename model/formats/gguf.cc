@@ -25,6 +25,7 @@ class Cursor {
       : path_(path), data_(data), size_(size) {}
 
   size_t pos() const { return pos_; }
+  size_t remaining() const { return size_ - pos_; }
 
   template <typename T>
   absl::Status Read(T* out, const char* what) {
@@ -124,9 +125,12 @@ absl::Status ReadValue(Cursor& c, uint32_t type, GgufValue* v, const std::string
       uint64_t n = 0;
       if (auto s = c.Read(&elem_type, "array element type"); !s.ok()) return s;
       if (auto s = c.Read(&n, "array length"); !s.ok()) return s;
-      if (n > kMaxCount) {
+      // Every element takes at least one byte of the file: a count the
+      // bytes left cannot hold is refused before anything is allocated.
+      if (n > kMaxCount || n > c.remaining()) {
         return absl::InvalidArgumentError(
-            absl::StrCat(path, ": metadata key '", key, "' claims ", n, " array elements"));
+            absl::StrCat(path, ": metadata key '", key, "' claims ", n,
+                         " array elements; only ", c.remaining(), " bytes follow"));
       }
       v->kind = K::kArray;
       v->array.resize(n);
@@ -196,9 +200,18 @@ absl::Status GgufFile::Parse() {
   uint64_t n_tensors = 0, n_kv = 0;
   if (auto s = c.Read(&n_tensors, "tensor count"); !s.ok()) return s;
   if (auto s = c.Read(&n_kv, "metadata count"); !s.ok()) return s;
+  // A metadata entry takes at least 13 bytes (key length, type, a value
+  // byte) and a tensor entry at least 32 (name length, rank, one dim, type,
+  // offset): counts the file cannot hold are refused before allocating.
   if (n_tensors > kMaxCount || n_kv > kMaxCount) {
     return absl::InvalidArgumentError(absl::StrCat(
         path_, ": implausible counts in header: ", n_tensors, " tensors, ", n_kv, " keys"));
+  }
+  if (n_kv > c.remaining() / 13 || n_tensors > c.remaining() / 32 ||
+      n_kv * 13 + n_tensors * 32 > c.remaining()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path_, ": the header lists ", n_tensors, " tensors and ", n_kv,
+        " keys, more than the ", c.remaining(), " bytes that follow can hold (truncated file?)"));
   }
   for (uint64_t k = 0; k < n_kv; ++k) {
     std::string key;
@@ -250,10 +263,17 @@ absl::Status GgufFile::Parse() {
     GgufTensorInfo& info = tensors_[t];
     const uint64_t elem = DenseTypeSize(info.type);
     if (elem == 0) continue;  // quantized: size checked by whoever reads it (it refuses)
+    // Overflow-checked: dims up to 2^40 each multiply past 2^64.
     uint64_t n = 1;
-    for (int64_t ne : info.ne) n *= static_cast<uint64_t>(ne);
-    info.nbytes = n * elem;
-    const uint64_t begin = data_start + raw[t].offset;
+    bool overflow = false;
+    for (int64_t ne : info.ne) overflow |= __builtin_mul_overflow(n, static_cast<uint64_t>(ne), &n);
+    overflow |= __builtin_mul_overflow(n, elem, &info.nbytes);
+    uint64_t begin = 0;
+    overflow |= __builtin_add_overflow(data_start, raw[t].offset, &begin);
+    if (overflow) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path_, ": tensor '", info.name, "' has a size or offset that overflows 64 bits"));
+    }
     if (begin > file_->size() || info.nbytes > file_->size() - begin) {
       return absl::InvalidArgumentError(absl::StrCat(
           path_, ": tensor '", info.name, "' data [", begin, ", ", begin + info.nbytes,

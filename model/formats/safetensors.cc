@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <set>
 
@@ -115,10 +116,15 @@ absl::Status SafetensorsArchive::AddFile(const std::string& path) {
     view.name = name;
     view.dtype = entry["dtype"].get<std::string>();
     uint64_t numel = 1;
+    bool overflow = false;
     for (const auto& d : entry["shape"]) {
       if (!d.is_number_unsigned()) return bad("shape holds a non-integer");
-      view.shape.push_back(d.get<int64_t>());
-      numel *= d.get<uint64_t>();
+      const uint64_t dim = d.get<uint64_t>();
+      if (dim > static_cast<uint64_t>(INT64_MAX)) {
+        return bad(absl::StrCat("dimension ", dim, " is too large"));
+      }
+      view.shape.push_back(static_cast<int64_t>(dim));
+      overflow |= __builtin_mul_overflow(numel, dim, &numel);
     }
     const auto& off = entry["data_offsets"];
     if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned()) {
@@ -130,8 +136,15 @@ absl::Status SafetensorsArchive::AddFile(const std::string& path) {
                               data_size, " data bytes; truncated file?"));
     }
     const int elem = SafetensorsDtypeSize(view.dtype);
-    if (elem > 0 && numel * elem != end - begin) {
-      return bad(absl::StrCat("shape and dtype ", view.dtype, " need ", numel * elem,
+    if (elem <= 0) {
+      // Unknown to this reader: its size cannot be checked, so it is refused.
+      return bad(absl::StrCat("dtype '", view.dtype, "' is not supported"));
+    }
+    uint64_t nbytes = 0;
+    overflow |= __builtin_mul_overflow(numel, static_cast<uint64_t>(elem), &nbytes);
+    if (overflow) return bad("shape's size overflows 64 bits");
+    if (nbytes != end - begin) {
+      return bad(absl::StrCat("shape and dtype ", view.dtype, " need ", nbytes,
                               " bytes but data_offsets span ", end - begin));
     }
     view.data = file.data() + data_start + begin;
