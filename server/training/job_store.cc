@@ -77,7 +77,8 @@ std::string StateList(const std::vector<v1::JobState>& states) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<JobStore>> JobStore::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<JobStore>> JobStore::Open(const std::string& path,
+                                                        const Options& options) {
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
@@ -89,7 +90,7 @@ absl::StatusOr<std::unique_ptr<JobStore>> JobStore::Open(const std::string& path
         absl::StrCat("cannot open the job database ", path, ": ", message));
   }
   sqlite3_busy_timeout(db, 5000);
-  std::unique_ptr<JobStore> store(new JobStore(db, path));
+  std::unique_ptr<JobStore> store(new JobStore(db, path, options));
   absl::MutexLock lock(&store->mu_);
   for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", kSchema}) {
     if (auto s = store->Exec(sql); !s.ok()) return s;
@@ -140,16 +141,32 @@ absl::Status JobStore::Insert(v1::Job* job) {
   return Exec("COMMIT");
 }
 
-absl::Status JobStore::Update(const v1::Job& job) {
+absl::Status JobStore::Update(const v1::Job& job, Durability durability) {
   absl::MutexLock lock(&mu_);
+  const bool full = durability == Durability::kSynced;
+  // One write with synchronous=FULL: committed to disk (not only to the WAL)
+  // before it returns, so the record survives a power loss too.
+  if (full) {
+    if (auto s = Exec("PRAGMA synchronous=FULL"); !s.ok()) return s;
+  }
   Statement up(db_, "UPDATE jobs SET state = ?, job = ? WHERE id = ?");
-  if (!up.ok()) return Error("preparing an update");
-  up.Bind(1, static_cast<int64_t>(job.state()));
-  up.BindBlob(2, job.SerializeAsString());
-  up.Bind(3, job.id());
-  if (up.Step() != SQLITE_DONE) return Error(absl::StrCat("updating ", job.id()));
-  if (sqlite3_changes(db_) == 0) return absl::NotFoundError(absl::StrCat("no job ", job.id()));
-  return absl::OkStatus();
+  absl::Status result = absl::OkStatus();
+  if (!up.ok()) {
+    result = Error("preparing an update");
+  } else {
+    up.Bind(1, static_cast<int64_t>(job.state()));
+    up.BindBlob(2, job.SerializeAsString());
+    up.Bind(3, job.id());
+    if (up.Step() != SQLITE_DONE) {
+      result = Error(absl::StrCat("updating ", job.id()));
+    } else if (sqlite3_changes(db_) == 0) {
+      result = absl::NotFoundError(absl::StrCat("no job ", job.id()));
+    }
+  }
+  if (full) {
+    if (auto s = Exec("PRAGMA synchronous=NORMAL"); !s.ok() && result.ok()) result = s;
+  }
+  return result;
 }
 
 absl::StatusOr<v1::Job> JobStore::Get(const std::string& id) const {
@@ -213,6 +230,17 @@ absl::Status JobStore::AddEvent(const std::string& job_id, const JobEventRecord&
   ins.Bind(5, event.loss);
   ins.Bind(6, event.message);
   if (ins.Step() != SQLITE_DONE) return Error(absl::StrCat("adding an event to ", job_id));
+  if (event.kind != "progress") return absl::OkStatus();
+  // Retention: a job's newest progress lines only (one per step would grow
+  // without bound); state changes and checkpoints are all kept.
+  Statement prune(db_,
+                  "DELETE FROM job_events WHERE job_id = ?1 AND kind = 'progress' AND seq <= "
+                  "(SELECT seq FROM job_events WHERE job_id = ?1 AND kind = 'progress' "
+                  "ORDER BY seq DESC LIMIT 1 OFFSET ?2)");
+  if (!prune.ok()) return Error("preparing the event retention");
+  prune.Bind(1, job_id);
+  prune.Bind(2, options_.max_progress_events);
+  if (prune.Step() != SQLITE_DONE) return Error(absl::StrCat("pruning the events of ", job_id));
   return absl::OkStatus();
 }
 

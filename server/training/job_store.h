@@ -4,7 +4,13 @@
 //
 // A committed write survives a crash of the process (kill -9): SQLite's WAL
 // is written before the call returns. Power loss may lose the last writes
-// (synchronous=NORMAL); jobs then resume from an earlier checkpoint.
+// (synchronous=NORMAL); jobs then resume from an earlier checkpoint. Writes
+// that must survive power loss too (a job's final state, before its
+// checkpoints are removed) use Durability::kSynced (synchronous=FULL).
+//
+// Retention: every state change and checkpoint line of a job's history is
+// kept; of its progress lines (one per step), the newest
+// Options::max_progress_events.
 //
 //   auto store = JobStore::Open(state_dir + "/jobs.db");
 //   v1::Job job = ...;
@@ -44,9 +50,22 @@ struct JobEventRecord {
 
 class JobStore {
  public:
+  struct Options {
+    // Progress lines kept per job (the newest).
+    int64_t max_progress_events = 1000;
+  };
+  enum class Durability {
+    kCrash,   // survives the process dying (the WAL is written)
+    kSynced,  // survives power loss too (synchronous=FULL for this write)
+  };
+
   // Opens (creating it and its schema when missing) the database at `path`;
   // the folder must exist. Errors name the path and SQLite's message.
-  static absl::StatusOr<std::unique_ptr<JobStore>> Open(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<JobStore>> Open(const std::string& path,
+                                                        const Options& options);
+  static absl::StatusOr<std::unique_ptr<JobStore>> Open(const std::string& path) {
+    return Open(path, Options());
+  }
   ~JobStore();
   JobStore(const JobStore&) = delete;
   JobStore& operator=(const JobStore&) = delete;
@@ -55,7 +74,7 @@ class JobStore {
   // reused) into job->id().
   absl::Status Insert(v1::Job* job);
   // Replaces the stored job with the same id (NOT_FOUND when none).
-  absl::Status Update(const v1::Job& job);
+  absl::Status Update(const v1::Job& job, Durability durability = Durability::kCrash);
   absl::StatusOr<v1::Job> Get(const std::string& id) const;
   // Newest first; only `states` when not empty; at most `limit` (> 0).
   absl::StatusOr<std::vector<v1::Job>> List(const std::vector<v1::JobState>& states,
@@ -70,7 +89,8 @@ class JobStore {
 
   // Implementation details follow.
  private:
-  explicit JobStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  JobStore(sqlite3* db, std::string path, const Options& options)
+      : db_(db), path_(std::move(path)), options_(options) {}
   absl::Status Exec(const std::string& sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Error(const std::string& what) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<v1::Job>> Query(const std::vector<v1::JobState>& states, int limit,
@@ -79,6 +99,7 @@ class JobStore {
   mutable absl::Mutex mu_;
   sqlite3* const db_ ABSL_PT_GUARDED_BY(mu_);
   const std::string path_;
+  const Options options_;
 };
 
 }  // namespace llm2vec

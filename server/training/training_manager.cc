@@ -29,6 +29,10 @@ namespace {
 
 int64_t NowUnixMs() { return absl::ToUnixMillis(absl::Now()); }
 
+// A job the server died under this many times (since its last ResumeJob)
+// is FAILED instead of resumed again.
+constexpr int kMaxCrashes = 2;
+
 void LogLine(const std::string& message) {
   std::cerr << "llm2vec-server: training: " << message << std::endl;
 }
@@ -110,7 +114,22 @@ absl::Status TrainingManager::Recover() {
   if (!queued.ok()) return queued.status();
   auto running = store_->ListOldestFirst({v1::JOB_STATE_RUNNING});
   if (!running.ok()) return running.status();
+  // Jobs still RUNNING in the database were running when the process died
+  // (a clean shutdown records them INTERRUPTED).
   for (v1::Job& job : *running) {
+    job.set_crashes(job.crashes() + 1);
+    if (job.crashes() >= kMaxCrashes) {
+      job.set_state(v1::JOB_STATE_FAILED);
+      job.set_finished_unix_ms(NowUnixMs());
+      job.set_error(absl::StrCat(
+          "the server died ", job.crashes(), " times while this job ran (last at step ",
+          job.step(), "); it is not resumed again automatically. Check its hyperparameters "
+          "and data, then ResumeJob resumes it from the checkpoint at step ",
+          job.checkpoint_step()));
+      Record(job, v1::JobEvent::KIND_STATE, "failed", job.error());
+      LogLine(absl::StrCat(job.id(), " failed: ", job.error()));
+      continue;
+    }
     job.set_state(v1::JOB_STATE_INTERRUPTED);
     job.set_error(absl::StrCat("the server stopped while the job ran (step ", job.step(),
                                "); its last checkpoint is at step ", job.checkpoint_step()));
@@ -135,7 +154,11 @@ absl::Status TrainingManager::Recover() {
 
 void TrainingManager::Record(const v1::Job& job, v1::JobEvent::Kind kind,
                              const std::string& history_kind, const std::string& message) {
-  if (auto s = store_->Update(job); !s.ok()) LogLine(std::string(s.message()));
+  // A final state survives power loss too before anything (the checkpoints
+  // of a finished job) is removed on its strength.
+  const auto durability = IsFinalJobState(job.state()) ? JobStore::Durability::kSynced
+                                                       : JobStore::Durability::kCrash;
+  if (auto s = store_->Update(job, durability); !s.ok()) LogLine(std::string(s.message()));
   JobEventRecord line;
   line.unix_ms = NowUnixMs();
   line.kind = history_kind;
@@ -349,6 +372,7 @@ absl::StatusOr<v1::Job> TrainingManager::Resume(const std::string& id) {
   }
   job->set_state(v1::JOB_STATE_QUEUED);
   job->set_finished_unix_ms(0);
+  job->set_crashes(0);  // an operator looked at it
   Record(*job, v1::JobEvent::KIND_STATE, "requeued", "resume requested");
   {
     // A queued job left in the database by a shutdown in between runs at

@@ -5,6 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
 namespace llm2vec {
 namespace {
 
@@ -102,6 +108,50 @@ TEST_F(JobStoreTest, AnUnwritableFolderIsAClearError) {
   auto store = JobStore::Open("/nonexistent-folder/jobs.db");
   ASSERT_FALSE(store.ok());
   EXPECT_NE(store.status().message().find("/nonexistent-folder/jobs.db"), std::string::npos);
+}
+
+// One progress line per step would grow the database without bound: only
+// the newest are kept; state changes and checkpoints all stay.
+TEST_F(JobStoreTest, KeepsEveryStateChangeAndTheNewestProgressLines) {
+  JobStore::Options options;
+  options.max_progress_events = 3;
+  auto store = JobStore::Open(db(), options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  v1::Job job = NewJob(v1::JOB_STATE_RUNNING, "a");
+  ASSERT_TRUE((*store)->Insert(&job).ok());
+  ASSERT_TRUE((*store)->AddEvent(job.id(), {1, "started", 0, 0, ""}).ok());
+  for (int step = 1; step <= 10; ++step) {
+    ASSERT_TRUE((*store)->AddEvent(job.id(), {step, "progress", step, 1.0, ""}).ok());
+    if (step == 5) {
+      ASSERT_TRUE((*store)->AddEvent(job.id(), {step, "checkpoint", step, 0, "c"}).ok());
+    }
+  }
+  // Another job's lines are its own.
+  v1::Job other = NewJob(v1::JOB_STATE_RUNNING, "b");
+  ASSERT_TRUE((*store)->Insert(&other).ok());
+  ASSERT_TRUE((*store)->AddEvent(other.id(), {1, "progress", 1, 1.0, ""}).ok());
+  auto events = (*store)->Events(job.id());
+  ASSERT_TRUE(events.ok());
+  std::vector<std::string> seen;
+  for (const JobEventRecord& e : *events) seen.push_back(absl::StrCat(e.kind, ":", e.step));
+  EXPECT_EQ(absl::StrJoin(seen, " "), "started:0 checkpoint:5 progress:8 progress:9 progress:10");
+  EXPECT_EQ((*store)->Events(other.id())->size(), 1u);
+}
+
+TEST_F(JobStoreTest, ASyncedUpdateIsStoredLikeAnyOther) {
+  auto store = JobStore::Open(db());
+  ASSERT_TRUE(store.ok());
+  v1::Job job = NewJob(v1::JOB_STATE_RUNNING, "a");
+  ASSERT_TRUE((*store)->Insert(&job).ok());
+  job.set_state(v1::JOB_STATE_SUCCEEDED);
+  ASSERT_TRUE((*store)->Update(job, JobStore::Durability::kSynced).ok());
+  job.set_step(3);
+  ASSERT_TRUE((*store)->Update(job).ok());  // back to the normal mode
+  EXPECT_EQ((*store)->Get(job.id())->step(), 3);
+  EXPECT_EQ((*store)->Get(job.id())->state(), v1::JOB_STATE_SUCCEEDED);
+  v1::Job missing = job;
+  missing.set_id("job-99");
+  EXPECT_TRUE(absl::IsNotFound((*store)->Update(missing, JobStore::Durability::kSynced)));
 }
 
 }  // namespace

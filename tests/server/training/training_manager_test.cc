@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "server/training/job_store.h"
 #include "tests/testdata.h"
 
 namespace llm2vec {
@@ -234,6 +235,42 @@ TEST_F(TrainingManagerTest, HyperparametersOutsideTheirRangesAreRefusedAtSubmit)
   auto jobs = manager_->List({}, 0);
   ASSERT_TRUE(jobs.ok());
   EXPECT_TRUE(jobs->empty());
+}
+
+// A job the server died under twice is FAILED, not resumed a third time: a
+// request that kills the server must not crash-loop it. Once is resumed.
+TEST_F(TrainingManagerTest, AJobTheServerDiedUnderTwiceIsFailedNotResumed) {
+  ASSERT_EQ(::system(("mkdir -p " + dir_ + "/state").c_str()), 0);
+  std::string twice, once;
+  {
+    auto store = JobStore::Open(dir_ + "/state/jobs.db");
+    ASSERT_TRUE(store.ok()) << store.status();
+    v1::Job job;
+    job.set_state(v1::JOB_STATE_RUNNING);  // as the process left it
+    *job.mutable_request() = Mntp("adapter-g", 1);
+    job.set_total_steps(1);
+    job.set_crashes(1);
+    ASSERT_TRUE((*store)->Insert(&job).ok());
+    twice = job.id();
+    v1::Job first = job;
+    first.set_crashes(0);
+    first.mutable_request()->set_output_adapter("adapter-h");
+    ASSERT_TRUE((*store)->Insert(&first).ok());
+    once = first.id();
+  }
+  Start();
+  auto failed = manager_->Get(twice);
+  ASSERT_TRUE(failed.ok());
+  EXPECT_EQ(failed->state(), v1::JOB_STATE_FAILED);
+  EXPECT_EQ(failed->crashes(), 2);
+  EXPECT_NE(failed->error().find("died 2 times"), std::string::npos) << failed->error();
+  const v1::Job resumed = AwaitState(once, v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(resumed.crashes(), 1);
+  // An operator's ResumeJob starts the count again.
+  auto again = manager_->Resume(twice);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->crashes(), 0);
+  AwaitState(twice, v1::JOB_STATE_SUCCEEDED);
 }
 
 }  // namespace
