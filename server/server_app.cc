@@ -58,7 +58,7 @@ struct ServerFlags {
   int64_t max_batch_tokens = 16384, max_batch_requests = 256, max_queue_delay_us = 0;
   int64_t max_queue_tokens = 1 << 20, max_queue_requests = 4096, max_input_tokens = 0;
   int64_t max_inputs_per_request = 2048, threads = 0, drain_timeout_s = 30;
-  int64_t max_input_bytes = int64_t{1} << 20;
+  int64_t max_input_bytes = int64_t{1} << 20, max_adapters = 64;
   std::string port_file;
   // Training jobs.
   std::string state_dir, data_root, adapter_root;
@@ -130,6 +130,7 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   flags.Int("max-input-tokens", &f.max_input_tokens, "N",
             "longest input in tokens, BOS included (0: the model's max_position_embeddings)", 0);
   flags.Int("max-inputs-per-request", &f.max_inputs_per_request, "N", "inputs in one request", 1);
+  flags.Int("max-adapters", &f.max_adapters, "N", "named adapters loaded at once", 1);
   flags.Int("max-input-bytes", &f.max_input_bytes, "BYTES",
             "bytes of one input (text + instruction), refused before tokenizing", 1);
   flags.Int("threads", &f.threads, "N", "CPU math threads (0 = all cores)", 0, 1024);
@@ -144,8 +145,10 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
                "Train's data_path is relative to this folder and may not leave it "
                "[default: STATE_DIR/data]");
   flags.String("adapter-root", &f.adapter_root, "DIR",
-               "trained adapters are written to DIR/NAME; Train's base_adapter names are "
-               "looked up here when not loaded [default: STATE_DIR/adapters]");
+               "LoadAdapter reads adapter folders only under DIR (paths relative to it, or "
+               "absolute inside it); trained adapters are written to DIR/NAME; Train's "
+               "base_adapter names are looked up here when not loaded [default: "
+               "STATE_DIR/adapters]");
   flags.Int("max-training-steps", &f.max_training_steps, "N", "most steps one job may ask for", 1);
   flags.Int("max-training-data-bytes", &f.max_training_data_bytes, "N",
             "largest training data file", 1);
@@ -167,6 +170,11 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
     std::cout << flags.Help();
     return 0;
   }
+  if (f.state_dir.empty()) f.state_dir = DefaultStateDir();
+  const bool training_enabled = !(f.state_dir == "none" || f.state_dir.empty());
+  // LoadAdapter reads only under the adapter root (trained adapters land
+  // there too).
+  if (f.adapter_root.empty() && training_enabled) f.adapter_root = f.state_dir + "/adapters";
   std::vector<std::pair<std::string, std::string>> named;
   for (const std::string& a : f.adapters) {
     std::vector<std::string> kv = absl::StrSplit(a, absl::MaxSplits('=', 1));
@@ -236,7 +244,9 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   // gRPC: the service, health checking and reflection.
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  EmbeddingService service(metrics.get(), EmbeddingService::Options());
+  EmbeddingService::Options service_options;
+  service_options.adapter_root = f.adapter_root;
+  EmbeddingService service(metrics.get(), service_options);
   TrainingService training_service(metrics.get());
   grpc::ServerBuilder builder;
   int grpc_port = 0;
@@ -282,6 +292,7 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   engine_options.max_input_tokens = f.max_input_tokens;
   engine_options.max_inputs_per_request = f.max_inputs_per_request;
   engine_options.max_input_bytes = f.max_input_bytes;
+  engine_options.max_adapters = f.max_adapters;
   BatchQueue::Options& q = engine_options.worker.queue;
   q.max_batch_tokens = f.max_batch_tokens;
   q.max_batch_requests = f.max_batch_requests;
@@ -320,14 +331,13 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
 
   // Training: jobs run on the engine's device worker between batches.
   std::unique_ptr<TrainingManager> training;
-  if (f.state_dir.empty()) f.state_dir = DefaultStateDir();
-  if (f.state_dir == "none" || f.state_dir.empty()) {
+  if (!training_enabled) {
     std::cerr << "llm2vec-server: training is disabled (no --state-dir)" << std::endl;
   } else {
     TrainingManager::Options t;
     t.state_dir = f.state_dir;
     t.data_root = f.data_root.empty() ? f.state_dir + "/data" : f.data_root;
-    t.adapter_root = f.adapter_root.empty() ? f.state_dir + "/adapters" : f.adapter_root;
+    t.adapter_root = f.adapter_root;
     t.model = f.model;
     t.load = load;
     t.shared_weights = served_weights;

@@ -25,7 +25,14 @@ absl::Status AdapterRegistry::CheckNewName(const std::string& name) const {
   if (adapters_.count(name) != 0) {
     return absl::AlreadyExistsError(absl::StrCat("adapter '", name, "' is already loaded"));
   }
-  return absl::OkStatus();
+  return CheckRoomLocked();
+}
+
+absl::Status AdapterRegistry::CheckRoomLocked() const {
+  if (static_cast<int64_t>(adapters_.size()) < max_adapters_) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      adapters_.size(), " adapters are loaded, the server's limit (--max-adapters); unload one "
+      "first"));
 }
 
 absl::Status AdapterRegistry::Insert(const std::string& name,
@@ -33,7 +40,9 @@ absl::Status AdapterRegistry::Insert(const std::string& name,
                                      const std::string& path) {
   if (absl::Status s = CheckNewName(name); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
-  // Checked again under the lock: another insert may have won the name.
+  // Checked again under the lock: another insert may have won the name or
+  // the last place.
+  if (absl::Status s = CheckRoomLocked(); !s.ok()) return s;
   if (!adapters_.emplace(name, Entry{std::move(weights), path}).second) {
     return absl::AlreadyExistsError(absl::StrCat("adapter '", name, "' is already loaded"));
   }

@@ -27,8 +27,11 @@ bool ValidAdapterName(const std::string& name);
 
 class AdapterRegistry {
  public:
+  // At most `max_adapters` loaded at once (each holds device memory).
+  explicit AdapterRegistry(int64_t max_adapters) : max_adapters_(max_adapters) {}
+
   // InvalidArgument for a name ValidAdapterName refuses; AlreadyExists
-  // when the name is taken.
+  // when the name is taken; ResourceExhausted when max_adapters are loaded.
   absl::Status CheckNewName(const std::string& name) const;
   // As CheckNewName, then adds.
   absl::Status Insert(const std::string& name, std::shared_ptr<const Backend::Adapter> weights,
@@ -52,6 +55,9 @@ class AdapterRegistry {
     std::shared_ptr<const Backend::Adapter> weights;
     std::string path;
   };
+  absl::Status CheckRoomLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const int64_t max_adapters_;
   mutable absl::Mutex mu_;
   std::map<std::string, Entry> adapters_ ABSL_GUARDED_BY(mu_);
 };

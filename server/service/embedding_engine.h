@@ -70,6 +70,8 @@ class EmbeddingEngine {
     // one embedding (what is kept of a long text is at most the model's
     // positions anyway).
     int64_t max_input_bytes = int64_t{1} << 20;
+    // Named adapters loaded at once (each holds device memory).
+    int64_t max_adapters = 64;
     // Batching and queue bounds.
     DeviceWorker::Options worker;
     // How often one watcher thread checks every waiting call's
@@ -166,7 +168,7 @@ class EmbeddingEngine {
 
   // Written only on the worker thread (loads and unloads run there); RPC
   // threads check names.
-  AdapterRegistry adapters_;
+  AdapterRegistry adapters_{options_.max_adapters};
 
   // Work for the device between batches, with where its status goes.
   struct ControlWork {

@@ -1,11 +1,18 @@
 #include "server/service/embedding_service.h"
 
+#include <climits>
+#include <cstdlib>
 #include <deque>
+#include <string>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/confined_path.h"
+#include "common/mapped_file.h"
 #include "server/service/status_codes.h"
 
 namespace llm2vec {
@@ -153,12 +160,37 @@ grpc::Status EmbeddingService::Info(grpc::ServerContext* /*context*/,
   return Finish("Info", start, absl::OkStatus());
 }
 
+absl::StatusOr<std::string> AdapterDirUnderRoot(const std::string& root, const std::string& path) {
+  if (root.empty()) {
+    return absl::FailedPreconditionError(
+        "LoadAdapter is off: the server has no --adapter-root (nor a --state-dir)");
+  }
+  // One answer for every path that is not a folder under the root, whether
+  // it exists elsewhere or not.
+  const absl::Status not_here = absl::NotFoundError(absl::StrCat(
+      "path '", path, "' is not a folder under the server's adapter root; give it relative "
+      "to the root"));
+  std::string relative = path;
+  if (!path.empty() && path.front() == '/') {
+    char real_root[PATH_MAX];
+    if (realpath(root.c_str(), real_root) == nullptr) return not_here;
+    const std::string prefix = absl::StrCat(real_root, "/");
+    if (!absl::StartsWith(path, prefix)) return not_here;
+    relative = path.substr(prefix.size());
+  }
+  auto dir = ConfinedPath(root, relative, "path");
+  if (!dir.ok() || !IsDirectory(*dir)) return not_here;
+  return *dir;
+}
+
 grpc::Status EmbeddingService::LoadAdapter(grpc::ServerContext* /*context*/,
                                            const v1::LoadAdapterRequest* request,
                                            v1::LoadAdapterResponse* /*response*/) {
   const absl::Time start = absl::Now();
   if (engine() == nullptr) return Finish("LoadAdapter", start, kLoading);
-  return Finish("LoadAdapter", start, engine()->LoadAdapter(request->name(), request->path()));
+  auto dir = AdapterDirUnderRoot(options_.adapter_root, request->path());
+  if (!dir.ok()) return Finish("LoadAdapter", start, dir.status());
+  return Finish("LoadAdapter", start, engine()->LoadAdapter(request->name(), *dir));
 }
 
 grpc::Status EmbeddingService::UnloadAdapter(grpc::ServerContext* /*context*/,

@@ -16,12 +16,23 @@
 
 namespace llm2vec {
 
+// The folder `path` names under `root` for LoadAdapter: relative to the
+// root, or absolute inside it, symlinks resolved and confined; NOT_FOUND
+// (one message, whether the path exists elsewhere or not) otherwise;
+// FAILED_PRECONDITION when `root` is "".
+absl::StatusOr<std::string> AdapterDirUnderRoot(const std::string& root, const std::string& path);
+
 class EmbeddingService final : public v1::EmbeddingService::Service {
  public:
   struct Options {
     // EmbedStream: requests processed at once per stream (then reading
     // pauses), so a fast writer cannot queue without bound.
     int max_stream_in_flight = 32;
+    // LoadAdapter's path must name a folder under this root (relative to
+    // it, or absolute inside it, symlinks resolved); "" refuses every
+    // LoadAdapter call. Anything else is NOT_FOUND with one message, so
+    // the server's other paths cannot be probed.
+    std::string adapter_root;
   };
   // `metrics` (may be null) must outlive the service. Until SetEngine,
   // every call answers UNAVAILABLE ("loading"), so the server can listen

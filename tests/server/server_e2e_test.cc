@@ -448,7 +448,9 @@ std::string WriteAdapter(const std::string& dir) {
 TEST(ServerE2eTest, AdaptersLoadAndUnloadUnderTraffic) {
   LLM2VEC_REQUIRE_TESTDATA();
   ServerProcess server({});
-  const std::string adapter = WriteAdapter(server.dir() + "/adapter");
+  // Under the adapter root (the state dir's adapters/): LoadAdapter reads
+  // nowhere else.
+  const std::string adapter = WriteAdapter(server.dir() + "/state/adapters/tuned-src");
   std::atomic<bool> stop{false};
   std::atomic<int> failures{0}, done{0};
   std::thread traffic([&]() {
@@ -479,6 +481,12 @@ TEST(ServerE2eTest, AdaptersLoadAndUnloadUnderTraffic) {
   EXPECT_EQ(server.client().Embed(with).status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(server.client().LoadAdapter("bad", server.dir() + "/missing").code(),
             absl::StatusCode::kNotFound);
+  // Relative to the root works too; outside it, existing or not, one answer.
+  ASSERT_TRUE(server.client().LoadAdapter("relative", "tuned-src").ok());
+  const absl::Status etc = server.client().LoadAdapter("probe", "/etc");
+  EXPECT_EQ(etc.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(etc.message(), "path '/etc' is not a folder under the server's adapter root; give it "
+                           "relative to the root");
   while (done.load() < 3) absl::SleepFor(absl::Milliseconds(10));
   stop.store(true);
   traffic.join();

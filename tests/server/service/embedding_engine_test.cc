@@ -437,7 +437,21 @@ TEST(EmbeddingEngineTest, AdaptersLoadOnTheWorkerAndAFailedLoadChangesNothing) {
   EXPECT_EQ(h.engine->Info().adapters_size(), 1);
   ASSERT_TRUE(h.engine->UnloadAdapter("a").ok());
   EXPECT_TRUE(absl::IsNotFound(h.engine->UnloadAdapter("a")));
+  ASSERT_TRUE(h.engine->LoadAdapter("a", "/adapters/a").ok());
+  ASSERT_TRUE(h.engine->UnloadAdapter("a").ok());
   EXPECT_TRUE(absl::IsNotFound(h.engine->Embed(request, h.Call()).status()));
+}
+
+TEST(EmbeddingEngineTest, LoadedAdaptersAreCapped) {
+  EmbeddingEngine::Options options;
+  options.max_adapters = 1;
+  Harness h(options);
+  ASSERT_TRUE(h.engine->LoadAdapter("a", "/adapters/a").ok());
+  absl::Status s = h.engine->LoadAdapter("b", "/adapters/b");
+  EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
+  EXPECT_EQ(s.message(), "1 adapters are loaded, the server's limit (--max-adapters); unload one first");
+  ASSERT_TRUE(h.engine->UnloadAdapter("a").ok());
+  EXPECT_TRUE(h.engine->LoadAdapter("b", "/adapters/b").ok());
 }
 
 TEST(EmbeddingEngineTest, ADeviceErrorFailsItsRequestAndTheEngineServesOn) {

@@ -1,9 +1,13 @@
-// Paths a client names, confined to a root folder: training data under
-// --training-data-root.
+// Paths a client names, confined to a root folder (training data under
+// --training-data-root, adapters under --adapter-root). The check resolves
+// symlinks (realpath), so a link inside the root that points outside is
+// refused; it is a check before use, not an open beneath the root
+// (openat2 RESOLVE_BENEATH), so a path swapped between the two is not
+// caught.
 //
 // Threading: pure functions (they read the file system).
-#ifndef LLM2VEC_SERVER_TRAINING_CONFINED_PATH_H_
-#define LLM2VEC_SERVER_TRAINING_CONFINED_PATH_H_
+#ifndef LLM2VEC_COMMON_CONFINED_PATH_H_
+#define LLM2VEC_COMMON_CONFINED_PATH_H_
 
 #include <string>
 
@@ -22,4 +26,4 @@ std::string JoinPath(const std::string& a, const std::string& b);
 
 }  // namespace llm2vec
 
-#endif  // LLM2VEC_SERVER_TRAINING_CONFINED_PATH_H_
+#endif  // LLM2VEC_COMMON_CONFINED_PATH_H_

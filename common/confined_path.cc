@@ -1,4 +1,4 @@
-#include "server/training/confined_path.h"
+#include "common/confined_path.h"
 
 #include <climits>
 #include <cerrno>
