@@ -1,12 +1,16 @@
 #include "common/atomic_dir.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -95,30 +99,74 @@ absl::Status CommitStagingDir(const std::string& staging_dir, const std::string&
   std::string dest = final_dir;
   while (dest.size() > 1 && dest.back() == '/') dest.pop_back();
   FsyncDir(staging_dir);
-  std::string aside;
   if (PathExists(dest)) {
     if (!IsDirectory(dest)) {
       RemoveTree(staging_dir).IgnoreError();
       return absl::FailedPreconditionError(
           absl::StrCat(dest, ": exists and is not a folder; not replacing it"));
     }
-    aside = absl::StrCat(dest, ".old-", ::getpid());
+    // One atomic step: the new folder takes dest's name and the old one the
+    // staging name (renameat2 RENAME_EXCHANGE), so at no moment is there no
+    // folder at dest, nor two renames a crash could come between.
+    if (::renameat2(AT_FDCWD, staging_dir.c_str(), AT_FDCWD, dest.c_str(), RENAME_EXCHANGE) == 0) {
+      FsyncDir(ParentOf(dest));
+      RemoveTree(staging_dir).IgnoreError();  // the old folder now
+      return absl::OkStatus();
+    }
+    if (errno != EINVAL && errno != ENOSYS) {
+      const std::string err = std::strerror(errno);
+      RemoveTree(staging_dir).IgnoreError();
+      return absl::InternalError(
+          absl::StrCat(dest, ": cannot exchange ", staging_dir, " into place: ", err));
+    }
+    // A file system without the exchange: the old folder aside, the new one
+    // in (a crash in between leaves "<dest>.old-<pid>", which
+    // RemoveStaleStagingDirs cleans, and no folder at dest).
+    const std::string aside = absl::StrCat(dest, ".old-", ::getpid());
     RemoveTree(aside).IgnoreError();
     if (::rename(dest.c_str(), aside.c_str()) != 0) {
       const std::string err = std::strerror(errno);
       RemoveTree(staging_dir).IgnoreError();
       return absl::InternalError(absl::StrCat(dest, ": cannot move the old folder aside: ", err));
     }
+    if (::rename(staging_dir.c_str(), dest.c_str()) != 0) {
+      const std::string err = std::strerror(errno);
+      ::rename(aside.c_str(), dest.c_str());  // put the old one back
+      RemoveTree(staging_dir).IgnoreError();
+      return absl::InternalError(
+          absl::StrCat(dest, ": cannot rename ", staging_dir, " into place: ", err));
+    }
+    FsyncDir(ParentOf(dest));
+    RemoveTree(aside).IgnoreError();
+    return absl::OkStatus();
   }
   if (::rename(staging_dir.c_str(), dest.c_str()) != 0) {
     const std::string err = std::strerror(errno);
-    if (!aside.empty()) ::rename(aside.c_str(), dest.c_str());  // put the old one back
     RemoveTree(staging_dir).IgnoreError();
     return absl::InternalError(absl::StrCat(dest, ": cannot rename ", staging_dir, " into place: ", err));
   }
   FsyncDir(ParentOf(dest));
-  if (!aside.empty()) RemoveTree(aside).IgnoreError();
   return absl::OkStatus();
+}
+
+int RemoveStaleStagingDirs(const std::string& parent) {
+  DIR* d = ::opendir(parent.c_str());
+  if (d == nullptr) return 0;
+  std::vector<std::string> stale;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    // "<name>.tmp-XXXXXX" (mkdtemp's six characters), as MakeStagingDir
+    // names them; the folders of older versions' two-rename replacement
+    // were "<name>.old-<pid>".
+    const size_t tmp = name.rfind(".tmp-");
+    const bool staging = tmp != std::string::npos && tmp > 0 && name.size() == tmp + 11;
+    const bool aside = name.find(".old-") != std::string::npos;
+    if ((staging || aside) && IsDirectory(parent + "/" + name)) stale.push_back(name);
+  }
+  ::closedir(d);
+  int removed = 0;
+  for (const std::string& name : stale) removed += RemoveTree(parent + "/" + name).ok() ? 1 : 0;
+  return removed;
 }
 
 // POSIX nftw rather than std::filesystem::remove_all: PyTorch's libtorch.so

@@ -23,11 +23,16 @@ absl::StatusOr<std::string> MakeStagingDir(const std::string& final_dir);
 // folder, so no rename is needed for atomicity).
 absl::Status WriteFileSynced(const std::string& path, absl::string_view contents);
 
-// Moves `staging_dir` to `final_dir`, replacing any folder already there:
-// the old folder is first renamed aside, the new one renamed in, the old one
-// removed; the parent folder is fsynced. On error the staging folder is
+// Moves `staging_dir` to `final_dir`, replacing any folder already there
+// in one atomic exchange (renameat2 RENAME_EXCHANGE), then removes the old
+// folder; the parent folder is fsynced. On error the staging folder is
 // removed.
 absl::Status CommitStagingDir(const std::string& staging_dir, const std::string& final_dir);
+
+// Removes the staging folders a crash left in `parent` ("<name>.tmp-XXXXXX",
+// and older versions' "<name>.old-<pid>"); returns how many. Call at
+// start, before anything writes there.
+int RemoveStaleStagingDirs(const std::string& parent);
 
 // Replaces the file at `path` with `contents` whole or not at all: writes a
 // temporary file beside it, fsyncs it, renames it over `path`, fsyncs the

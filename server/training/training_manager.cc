@@ -1,5 +1,6 @@
 #include "server/training/training_manager.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -90,6 +91,18 @@ absl::StatusOr<std::unique_ptr<TrainingManager>> TrainingManager::Create(const O
     if (dir.empty()) continue;
     if (auto s = MakeDirs(dir); !s.ok()) return s;
   }
+  // Staging folders a crash left half-written (adapters, checkpoints).
+  int stale = options.adapter_root.empty() ? 0 : RemoveStaleStagingDirs(options.adapter_root);
+  const std::string jobs_dir = JoinPath(options.state_dir, "jobs");
+  if (DIR* d = ::opendir(jobs_dir.c_str()); d != nullptr) {
+    while (const dirent* e = ::readdir(d)) {
+      const std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      stale += RemoveStaleStagingDirs(JoinPath(JoinPath(jobs_dir, name), "checkpoints"));
+    }
+    ::closedir(d);
+  }
+  if (stale > 0) LogLine(absl::StrCat("removed ", stale, " staging folder(s) left by a crash"));
   auto store = JobStore::Open(JoinPath(options.state_dir, "jobs.db"));
   if (!store.ok()) return store.status();
   std::unique_ptr<TrainingManager> m(

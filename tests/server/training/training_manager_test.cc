@@ -237,6 +237,21 @@ TEST_F(TrainingManagerTest, HyperparametersOutsideTheirRangesAreRefusedAtSubmit)
   EXPECT_TRUE(jobs->empty());
 }
 
+// Staging folders a crash left behind (half-written adapters and
+// checkpoints) are removed at start.
+TEST_F(TrainingManagerTest, StagingFoldersLeftByACrashAreRemovedAtStart) {
+  ASSERT_EQ(::system(("mkdir -p " + dir_ + "/adapters/x.tmp-AbC123 " + dir_ +
+                      "/state/jobs/job-9/checkpoints/checkpoint-4.tmp-XyZ789 " + dir_ +
+                      "/adapters/kept")
+                         .c_str()),
+            0);
+  Start();
+  EXPECT_NE(::access((dir_ + "/adapters/x.tmp-AbC123").c_str(), F_OK), 0);
+  EXPECT_NE(::access((dir_ + "/state/jobs/job-9/checkpoints/checkpoint-4.tmp-XyZ789").c_str(), F_OK),
+            0);
+  EXPECT_EQ(::access((dir_ + "/adapters/kept").c_str(), F_OK), 0);
+}
+
 // A job the server died under twice is FAILED, not resumed a third time: a
 // request that kills the server must not crash-loop it. Once is resumed.
 TEST_F(TrainingManagerTest, AJobTheServerDiedUnderTwiceIsFailedNotResumed) {
