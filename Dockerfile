@@ -21,9 +21,11 @@ RUN useradd --system --uid 10001 --home-dir /home/llm2vec --create-home llm2vec
 COPY --from=build /src/build/llm2vec /src/build/llm2vec-server /src/build/llm2vec-train /usr/local/bin/
 COPY --from=build /src/models/stories260K.gguf /models/stories260K.gguf
 USER llm2vec
-# Every flag can also be set as LLM2VEC_<FLAG>; listen on all interfaces.
+# Every flag can also be set as LLM2VEC_<FLAG>; listen on all interfaces
+# (no API keys or TLS yet: run it behind a network policy).
 ENV HF_HOME=/home/llm2vec/.cache/huggingface \
     LLM2VEC_HOST=0.0.0.0 \
+    LLM2VEC_ALLOW_UNAUTHENTICATED=1 \
     LLM2VEC_MODEL=/models/stories260K.gguf \
     LLM2VEC_STATE_DIR=/home/llm2vec/state
 EXPOSE 50051 8080 9090

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -52,6 +53,7 @@ struct ServerFlags {
   std::string model;
   std::vector<std::string> merge_adapters, adapters;
   std::string host = "127.0.0.1";
+  bool allow_unauthenticated = false;
   int64_t port = 50051, http_port = 8080, metrics_port = 9090;
   std::string device = "cpu", dtype = "float32";
   std::string attention = "bidirectional", pooling;
@@ -69,6 +71,12 @@ struct ServerFlags {
   int64_t worker_nice = 5;
   int64_t rpc_threads = 256;
 };
+
+// Whether `host` only accepts connections from this machine.
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" ||
+         absl::StartsWith(host, "127.");
+}
 
 // $XDG_STATE_HOME/llm2vec, else ~/.local/state/llm2vec, else "".
 std::string DefaultStateDir() {
@@ -102,6 +110,10 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   flags.List("adapter", &f.adapters, "NAME=DIR",
              "LoRA adapter served unmerged under NAME; requests pick it with options.adapter");
   flags.String("host", &f.host, "HOST", "address to listen on (0.0.0.0 for all interfaces)");
+  flags.Bool("allow-unauthenticated", &f.allow_unauthenticated,
+             "listen on a non-loopback --host although this server has no API keys or TLS: "
+             "anyone who reaches the ports may embed, train and load adapters (put it behind "
+             "a network policy)");
   flags.Int("port", &f.port, "PORT", "gRPC port (0 picks a free one)", 0, 65535);
   flags.Int("http-port", &f.http_port, "PORT", "HTTP port for /v1/embeddings and /health (-1 disables)", -1, 65535);
   flags.Int("metrics-port", &f.metrics_port, "PORT", "Prometheus /metrics port (-1 disables)", -1, 65535);
@@ -169,6 +181,19 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   if (flags.help_requested()) {
     std::cout << flags.Help();
     return 0;
+  }
+  // The server has no API keys or TLS yet: listening beyond this machine
+  // must be asked for by name, and is said out loud.
+  if (!IsLoopbackHost(f.host)) {
+    if (!f.allow_unauthenticated) {
+      return Fail(absl::StrCat(
+          "--host ", f.host, " accepts connections from other machines, and this server has "
+          "no API keys or TLS: anyone who reaches it could embed, train jobs and load "
+          "adapters. Listen on 127.0.0.1, or pass --allow-unauthenticated behind a network "
+          "policy"));
+    }
+    std::cerr << "llm2vec-server: WARNING: listening on " << f.host
+              << " without authentication (--allow-unauthenticated)" << std::endl;
   }
   if (f.state_dir.empty()) f.state_dir = DefaultStateDir();
   const bool training_enabled = !(f.state_dir == "none" || f.state_dir.empty());

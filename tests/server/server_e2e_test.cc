@@ -16,6 +16,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -392,6 +393,30 @@ TEST(ServerE2eTest, RpcThreadsServeBurstAfterBurst) {
   }
   EXPECT_LE(started.size(), 2u) << "threads started by the second burst of " << kCalls
                                 << " calls: " << absl::StrJoin(started, " ");
+}
+
+// Without keys or TLS, listening beyond this machine must be asked for.
+TEST(ServerE2eTest, ANonLoopbackHostNeedsAllowUnauthenticated) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  char dir[] = "/tmp/llm2vec_host_XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string err = std::string(dir) + "/err.txt";
+  const auto [code, out] = RunCommand(
+      absl::StrCat(LLM2VEC_SERVER_BIN, " --model ", DemoModel(),
+                   " --host 0.0.0.0 --port 0 --http-port -1 --metrics-port -1 --state-dir none"),
+      err);
+  std::ifstream in(err);
+  const std::string message((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  (void)::system(absl::StrCat("rm -rf ", dir).c_str());
+  EXPECT_EQ(code, 2) << message;
+  EXPECT_NE(message.find("--host 0.0.0.0 accepts connections from other machines"),
+            std::string::npos)
+      << message;
+  ServerProcess server({"--host", "0.0.0.0", "--allow-unauthenticated"});
+  EXPECT_TRUE(server.client().Info().ok());
+  EXPECT_NE(server.Log().find("WARNING: listening on 0.0.0.0 without authentication"),
+            std::string::npos)
+      << server.Log();
 }
 
 TEST(ServerE2eTest, StreamKeepsRequestOrder) {
