@@ -343,6 +343,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& opt
   const char* config[] = {"listening_ports",   listen.c_str(),
                           "num_threads",       threads.c_str(),
                           "enable_keep_alive", "yes",
+                          // A client that sends its request (or reads the
+                          // answer) slower than this loses the connection:
+                          // 16 slow clients cannot hold every thread.
+                          "request_timeout_ms", "30000",
                           nullptr};
   mg_callbacks callbacks;
   std::memset(&callbacks, 0, sizeof(callbacks));
