@@ -17,9 +17,7 @@
 #include "common/mapped_file.h"
 
 namespace llm2vec {
-namespace {
 
-// Writes all of `data` to `fd`, retrying short writes and EINTR.
 bool WriteAll(int fd, absl::string_view data) {
   const char* p = data.data();
   size_t left = data.size();
@@ -34,8 +32,6 @@ bool WriteAll(int fd, absl::string_view data) {
   }
   return true;
 }
-
-}  // namespace
 
 std::string ParentOf(const std::string& path) {
   const size_t slash = path.find_last_of('/');

@@ -39,6 +39,10 @@ int RemoveStaleStagingDirs(const std::string& parent);
 // folder.
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents);
 
+// Writes all of `data` to `fd`, retrying short writes and EINTR; false on
+// an error (errno says which).
+bool WriteAll(int fd, absl::string_view data);
+
 // fsync of a folder: makes the renames inside it durable. Best effort (a
 // folder that cannot be opened is skipped).
 void FsyncDir(const std::string& dir);

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/atomic_dir.h"
 #include "common/mapped_file.h"
 
 namespace llm2vec {
@@ -183,22 +184,12 @@ absl::Status WriteSafetensors(const std::string& path,
     return absl::PermissionDeniedError(
         absl::StrCat(tmp, ": cannot create: ", std::strerror(errno)));
   }
-  auto write_all = [&](const void* p, size_t n) {
-    const char* c = static_cast<const char*>(p);
-    while (n > 0) {
-      ssize_t w = ::write(fd, c, n);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        return false;
-      }
-      c += w;
-      n -= static_cast<size_t>(w);
-    }
-    return true;
-  };
   uint64_t len = head.size();
-  bool ok = write_all(&len, 8) && write_all(head.data(), head.size());
-  for (const auto& [name, t] : tensors) ok = ok && write_all(t.data, t.nbytes);
+  bool ok = WriteAll(fd, absl::string_view(reinterpret_cast<const char*>(&len), 8)) &&
+            WriteAll(fd, head);
+  for (const auto& [name, t] : tensors) {
+    ok = ok && WriteAll(fd, absl::string_view(static_cast<const char*>(t.data), t.nbytes));
+  }
   ok = ok && ::fsync(fd) == 0;
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {

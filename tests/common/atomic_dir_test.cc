@@ -11,18 +11,13 @@
 
 #include "common/mapped_file.h"
 #include "gtest/gtest.h"
+#include "tests/testdata.h"
 
 namespace llm2vec {
 namespace {
 
 class AtomicDirTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/llm2vec_atomic_XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-  }
-  void TearDown() override { (void)::system(("rm -rf " + dir_).c_str()); }
   std::set<std::string> Entries() const {
     std::set<std::string> names;
     DIR* d = opendir(dir_.c_str());
@@ -33,7 +28,8 @@ class AtomicDirTest : public ::testing::Test {
     closedir(d);
     return names;
   }
-  std::string dir_;
+  testing::TempDir tmp_{"llm2vec_atomic"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(AtomicDirTest, AFolderReplacesTheOldOneWholeAndLeavesNothingBehind) {

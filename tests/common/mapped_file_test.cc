@@ -8,19 +8,15 @@
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "tests/testdata.h"
 
 namespace llm2vec {
 namespace {
 
 class ReadFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/llm2vec_read_XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-  }
-  void TearDown() override { (void)::system(("rm -rf " + dir_).c_str()); }
-  std::string dir_;
+  testing::TempDir tmp_{"llm2vec_read"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(ReadFileTest, ReadsARegularFileWhole) {

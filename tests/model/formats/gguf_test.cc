@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "tests/testdata.h"
 
 namespace llm2vec {
 namespace {
@@ -41,14 +42,10 @@ class Bytes {
 };
 
 absl::Status OpenBytes(const std::string& bytes) {
-  char path[] = "/tmp/llm2vec_gguf_XXXXXX";
-  const int fd = mkstemp(path);
-  EXPECT_GE(fd, 0);
-  close(fd);
+  testing::TempDir dir("llm2vec_gguf");
+  const std::string path = dir.Join("model.gguf");
   std::ofstream(path, std::ios::binary) << bytes;
-  absl::Status s = GgufFile::Open(path).status();
-  unlink(path);
-  return s;
+  return GgufFile::Open(path).status();
 }
 
 TEST(GgufTest, AnArrayLongerThanTheFileIsRefusedWithoutAllocating) {

@@ -10,25 +10,22 @@
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "tests/testdata.h"
 
 namespace llm2vec {
 namespace {
 
 // A file with `header` (JSON) and `data_bytes` zero bytes of data.
 absl::Status OpenWith(const std::string& header, size_t data_bytes) {
-  char path[] = "/tmp/llm2vec_st_XXXXXX";
-  const int fd = mkstemp(path);
-  EXPECT_GE(fd, 0);
-  close(fd);
+  testing::TempDir dir("llm2vec_st");
+  const std::string path = dir.Join("model.safetensors");
   std::string bytes(8, '\0');
   const uint64_t len = header.size();
   for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((len >> (8 * i)) & 0xff);
   bytes += header;
   bytes.append(data_bytes, '\0');
   std::ofstream(path, std::ios::binary) << bytes;
-  absl::Status s = SafetensorsArchive::OpenFile(path).status();
-  unlink(path);
-  return s;
+  return SafetensorsArchive::OpenFile(path).status();
 }
 
 TEST(SafetensorsTest, AWellFormedFileOpens) {

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
 #include "server/service/embedding_service.h"
+#include "tests/testdata.h"
 
 namespace llm2vec {
 namespace {
@@ -16,9 +17,6 @@ namespace {
 class AdapterPathTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/llm2vec_adapters_XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    top_ = dir;
     root_ = top_ + "/root";
     ASSERT_EQ(mkdir(root_.c_str(), 0755), 0);
     ASSERT_EQ(mkdir((root_ + "/mine").c_str(), 0755), 0);
@@ -26,8 +24,9 @@ class AdapterPathTest : public ::testing::Test {
     std::ofstream(root_ + "/file") << "x";
     ASSERT_EQ(symlink((top_ + "/outside").c_str(), (root_ + "/escape").c_str()), 0);
   }
-  void TearDown() override { (void)::system(("rm -rf " + top_).c_str()); }
-  std::string top_, root_;
+  testing::TempDir tmp_{"llm2vec_adapters"};
+  const std::string top_ = tmp_.path();
+  std::string root_;
 };
 
 TEST_F(AdapterPathTest, FoldersUnderTheRootAreFound) {

@@ -101,19 +101,13 @@ class TrainingManagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     LLM2VEC_REQUIRE_TESTDATA();
-    char dir[] = "/tmp/llm2vec_tm_XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
     ASSERT_EQ(::system(("mkdir -p " + dir_ + "/data").c_str()), 0);
     std::ifstream in(TestdataPath("data/tinystories/tinystories_val_slice.txt"));
     std::ofstream out(dir_ + "/data/stories.txt");
     std::string line;
     for (int i = 0; i < 200 && std::getline(in, line); ++i) out << line << "\n";
   }
-  void TearDown() override {
-    manager_.reset();
-    if (!dir_.empty()) (void)::system(("rm -rf " + dir_).c_str());
-  }
+  void TearDown() override { manager_.reset(); }
 
   void Start() {
     TrainingManager::Options o;
@@ -162,7 +156,8 @@ class TrainingManagerTest : public ::testing::Test {
     return job.ok() ? *job : v1::Job();
   }
 
-  std::string dir_;
+  testing::TempDir tmp_{"llm2vec_tm"};
+  const std::string dir_ = tmp_.path();
   FakeDevice device_;
   std::unique_ptr<TrainingManager> manager_;
 };
