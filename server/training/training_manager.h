@@ -20,7 +20,7 @@
 // Paths: data paths are relative to data_root and must stay inside it
 // after symlinks are resolved; outputs are names, not paths.
 //
-// Size: training_manager.cc (~690 lines) is one state machine (submit,
+// Size: training_manager.cc (~720 lines) is one state machine (submit,
 // cancel, resume, recovery, a job's start, units and end), kept in one file
 // so its transitions read together; the event log (job_event_log), path
 // confinement (confined_path), the hyperparameters (model/train) and the
