@@ -262,6 +262,14 @@ absl::StatusOr<LoadedModel> LoadModel(const std::string& path_or_id, const LoadO
   } catch (const std::exception& e) {
     return ExceptionStatus(e, absl::StrCat("loading ", base));
   }
+  // Every id the tokenizer can produce must index the embedding: a larger
+  // one is an out-of-range read on the CPU and a device-side assert on CUDA.
+  const int64_t rows = model.transformer->config().vocab_size;
+  if (model.tokenizer->vocab_size() > rows) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        base, ": the tokenizer produces ids up to ", model.tokenizer->vocab_size() - 1,
+        " but the model's embedding has ", rows, " rows (config vocab_size)"));
+  }
   model.path = base;
   for (auto it = adapters.rbegin(); it != adapters.rend(); ++it) model.config_dirs.push_back(*it);
   model.config_dirs.push_back(IsDirectory(base) ? base : base.substr(0, base.find_last_of('/') + 1));

@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/atomic_dir.h"
 #include "common/mapped_file.h"
 #include "model/tokenizer/added_tokens.h"
 #include "model/tokenizer/bpe_model.h"
@@ -26,6 +27,30 @@ namespace {
 
 using nlohmann::json;
 
+// Ids above this are refused (no real vocabulary comes close; it keeps
+// `id + 1` and vocab_size far from overflow).
+constexpr int32_t kMaxTokenId = 10'000'000;
+// Normalizers, pre-tokenizers, decoders and post-processors nest through
+// "Sequence"; real files nest a few levels. Parsing them recurses once per
+// level, so a file nested deeper is refused first.
+constexpr int kMaxJsonDepth = 64;
+
+// Whether `root` nests deeper than `max_depth` (iterative: a hostile file
+// must not overflow this check's own stack).
+bool JsonDepthOver(const json& root, int max_depth) {
+  std::vector<std::pair<const json*, int>> stack = {{&root, 1}};
+  while (!stack.empty()) {
+    auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (depth > max_depth) return true;
+    if (node->is_structured()) {
+      for (const json& child : *node) stack.emplace_back(&child, depth + 1);
+    }
+  }
+  return false;
+}
+
+
 // One step of a post-processor: the output ids are the items in order, with
 // a sequence item standing for the ids so far. An identity step is a single
 // sequence item.
@@ -34,12 +59,6 @@ struct TemplateItem {
   std::vector<int32_t> ids;  // special token ids (not for sequence items)
 };
 using Template = std::vector<TemplateItem>;
-
-std::string Dirname(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
 
 // A special token entry of tokenizer_config.json / special_tokens_map.json:
 // "<s>" or {"content": "<s>", ...}. "" when absent or null.
@@ -118,7 +137,7 @@ absl::Status JsonTokenizer::ParseModel(const json& config) {
   std::vector<std::string> id_to_token;
   for (const auto& [token, id_json] : vocab.items()) {
     const int64_t id = id_json.get<int64_t>();
-    if (id < 0 || id > 10'000'000) {
+    if (id < 0 || id > kMaxTokenId) {
       return absl::InvalidArgumentError(
           absl::StrCat("model.vocab: id ", id, " of '", token, "' is out of range"));
     }
@@ -176,8 +195,10 @@ absl::Status JsonTokenizer::ParseAddedTokens(const json& config) {
       token.rstrip = entry.value("rstrip", false);
       token.single_word = entry.value("single_word", false);
       token.normalized = entry.value("normalized", !token.special);
-      if (token.id < 0)
-        return absl::InvalidArgumentError(absl::StrCat("added token '", token.content, "' has id < 0"));
+      if (token.id < 0 || token.id > kMaxTokenId) {
+        return absl::InvalidArgumentError(absl::StrCat("added token '", token.content, "' has id ",
+                                                       token.id, ", outside [0, ", kMaxTokenId, "]"));
+      }
       (token.normalized && normalizer_ != nullptr ? normalized : raw).push_back(token);
       added_by_content_[token.content] = token.id;
       added_by_id_[token.id] = std::move(token);
@@ -234,7 +255,7 @@ absl::Status JsonTokenizer::ParsePostProcessor(const json& config, std::vector<T
 }
 
 void JsonTokenizer::ResolveSpecialIds(const std::string& path) {
-  const std::string dir = Dirname(path);
+  const std::string dir = ParentOf(path);
   const json configs[] = {ReadOptionalJson(dir + "/tokenizer_config.json"),
                           ReadOptionalJson(dir + "/special_tokens_map.json")};
   auto from_configs = [&](const char* key) -> int32_t {
@@ -417,6 +438,11 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJsonFile(const std::st
   if (!text.ok()) return text.status();
   try {
     const json root = json::parse(*text);
+    if (JsonDepthOver(root, kMaxJsonDepth)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": tokenizer.json nests deeper than ", kMaxJsonDepth,
+          " levels (a Sequence of Sequences...); refused"));
+    }
     auto tokenizer = JsonTokenizer::Build(root, path);
     if (!tokenizer.ok()) return tokenizer.status();
     return std::unique_ptr<Tokenizer>(*std::move(tokenizer));

@@ -20,6 +20,7 @@
 namespace llm2vec {
 namespace {
 
+using ::llm2vec::testing::LoadJson;
 using ::llm2vec::testing::TestdataPath;
 
 std::string ReadAll(const std::string& path) {
@@ -155,6 +156,18 @@ TEST(ModelLoaderTest, ErrorsOnBadConfig) {
   ExpectLoadError(m.dir(), {"config.json", "'gpt2'", "llama, mistral, qwen2"});
   WriteAll(m.dir() + "/config.json", R"({"model_type": "llama", "hidden_size": "64"})");
   ExpectLoadError(m.dir(), {"config.json", "hidden_size"});
+}
+
+// A tokenizer that can produce ids past the embedding's rows is refused at
+// load (an out-of-range read on the CPU, a device-side assert on CUDA).
+TEST(ModelLoaderTest, TokenIdsBeyondTheEmbeddingAreRefused) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  ScratchModel m(TestdataPath("models/stories260k-hf"));
+  auto tokenizer = LoadJson("models/stories260k-hf/tokenizer.json");
+  tokenizer["added_tokens"].push_back(
+      {{"id", 600}, {"content", "<beyond>"}, {"special", true}, {"normalized", false}});
+  WriteAll(m.dir() + "/tokenizer.json", tokenizer.dump());
+  ExpectLoadError(m.dir(), {"the tokenizer produces ids up to 600", "has 512 rows"});
 }
 
 TEST(ModelLoaderTest, ErrorsOnMalformedGguf) {

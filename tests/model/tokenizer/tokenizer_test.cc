@@ -406,6 +406,26 @@ TEST(TokenizerErrorTest, MergeOutsideVocabulary) {
       << tok.status();
 }
 
+// Hostile files: a Sequence nested a thousand deep would recurse the
+// parser off its stack; an added token at INT32_MAX overflowed `id + 1`.
+TEST(TokenizerErrorTest, DeepNestingAndHugeIdsAreRefused) {
+  std::string nested = R"({"type": "Lowercase"})";
+  for (int i = 0; i < 1000; ++i) nested = R"({"type": "Sequence", "normalizers": [)" + nested + "]}";
+  TempFile deep(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, "normalizer": )" +
+                nested + "}");
+  auto tok = Tokenizer::FromJsonFile(deep.path());
+  ASSERT_FALSE(tok.ok());
+  EXPECT_NE(tok.status().message().find("nests deeper than 64 levels"), absl::string_view::npos)
+      << tok.status();
+  TempFile huge(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+                   "added_tokens": [{"id": 2147483647, "content": "<x>", "special": true}]})");
+  tok = Tokenizer::FromJsonFile(huge.path());
+  ASSERT_FALSE(tok.ok());
+  EXPECT_NE(tok.status().message().find("added token '<x>' has id 2147483647, outside [0, 10000000]"),
+            absl::string_view::npos)
+      << tok.status();
+}
+
 TEST(TokenizerErrorTest, BadRegex) {
   TempFile file(R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
                    "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(unclosed"},
