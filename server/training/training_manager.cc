@@ -459,15 +459,10 @@ bool TrainingManager::RunUnit(absl::Time /*next_batch_at*/) {
       if (metrics_ != nullptr) metrics_->TrainingStep(p.step, p.loss, p.tokens_per_second, p.tokens);
     }
   }
-  // Persisted before the runner may finish the job, so the final state is
-  // always the last write.
-  if (progressed.has_value()) {
-    if (!checkpoint.empty()) {
-      Record(*progressed, v1::JobEvent::KIND_CHECKPOINT, "checkpoint", checkpoint);
-    }
-    Record(*progressed, v1::JobEvent::KIND_PROGRESS, "progress", "");
-  }
   absl::MutexLock lock(&mu_);
+  // The runner persists it (database I/O stays off the device thread),
+  // before it finishes the job, so the final state is the last write.
+  if (progressed.has_value()) progress_.push_back({*std::move(progressed), checkpoint});
   active_->in_unit = false;
   if (active_->phase == Active::Phase::kRunning) {
     if (outcome == Active::Outcome::kNone && active_->cancel) outcome = Active::Outcome::kCancelled;
@@ -484,9 +479,12 @@ bool TrainingManager::RunUnit(absl::Time /*next_batch_at*/) {
 void TrainingManager::RunnerLoop() {
   while (true) {
     std::string next;
+    bool finish = false, stop = false;
+    std::deque<Progress> progress;
     {
       absl::MutexLock lock(&mu_);
-      while (!(stopping_ || (active_ != nullptr && active_->phase == Active::Phase::kEnded) ||
+      while (!(stopping_ || !progress_.empty() ||
+               (active_ != nullptr && active_->phase == Active::Phase::kEnded) ||
                (active_ == nullptr && !queue_.empty()))) {
         runner_cv_.Wait(&mu_);
       }
@@ -495,15 +493,31 @@ void TrainingManager::RunnerLoop() {
         active_->outcome = Active::Outcome::kInterrupted;
       }
       if (active_ == nullptr) {
-        if (stopping_) return;
-        next = queue_.front();
-        queue_.pop_front();
-        active_ = std::make_unique<Active>();
-        active_->job.set_id(next);
-      } else {
+        if (stopping_) {
+          stop = true;
+        } else if (!queue_.empty()) {
+          next = queue_.front();
+          queue_.pop_front();
+          active_ = std::make_unique<Active>();
+          active_->job.set_id(next);
+        }
+      } else if (active_->phase == Active::Phase::kEnded) {
         while (active_->in_unit) runner_cv_.Wait(&mu_);
+        finish = true;
       }
+      // Taken last: a unit that ended while the runner waited has queued
+      // its progress by now.
+      progress.swap(progress_);
     }
+    // A step's progress (and checkpoint) lines, written here rather than on
+    // the device thread that ran the step.
+    for (const Progress& p : progress) {
+      if (!p.checkpoint.empty()) {
+        Record(p.job, v1::JobEvent::KIND_CHECKPOINT, "checkpoint", p.checkpoint);
+      }
+      Record(p.job, v1::JobEvent::KIND_PROGRESS, "progress", "");
+    }
+    if (stop) return;
     if (!next.empty()) {
       auto job = store_->Get(next);
       if (!job.ok()) {
@@ -513,7 +527,7 @@ void TrainingManager::RunnerLoop() {
         continue;
       }
       StartJob(std::move(*job));
-    } else {
+    } else if (finish) {
       FinishJob();
     }
   }

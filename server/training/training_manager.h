@@ -32,7 +32,8 @@
 // model, creating and resuming the trainer, saving checkpoints and the
 // adapter, freeing the model) runs on the device worker through
 // Host::run_on_device, between batches, so only the worker touches the
-// device. Database writes stay on the runner and RPC threads.
+// device. Database writes stay on the runner and RPC threads (a step's
+// progress line too: RunUnit queues it, the runner writes it).
 #ifndef LLM2VEC_SERVER_TRAINING_TRAINING_MANAGER_H_
 #define LLM2VEC_SERVER_TRAINING_TRAINING_MANAGER_H_
 
@@ -167,6 +168,12 @@ class TrainingManager {
   absl::CondVar runner_cv_;  // queue, active phase or stopping changed
   std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);  // QUEUED job ids, in run order
   std::unique_ptr<Active> active_ ABSL_GUARDED_BY(mu_);
+  // Steps the device worker finished, for the runner to persist.
+  struct Progress {
+    v1::Job job;
+    std::string checkpoint;  // "" when the step wrote none
+  };
+  std::deque<Progress> progress_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 
   // Watch events.
