@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/exception_status.h"
 
 namespace llm2vec {
 
@@ -64,14 +65,11 @@ absl::Status ExceptionStatus(const std::exception& e, absl::string_view what) {
     return absl::ResourceExhaustedError(
         absl::StrCat(what, ": out of memory: ", oom.what_without_backtrace()));
   }
-  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) {
-    return absl::ResourceExhaustedError(absl::StrCat(what, ": out of host memory"));
-  }
   if (const auto* torch = dynamic_cast<const c10::Error*>(&e)) {
     return absl::InternalError(
         absl::StrCat(what, " failed in libtorch: ", torch->what_without_backtrace()));
   }
-  return absl::InternalError(absl::StrCat(what, " failed: ", e.what()));
+  return StdExceptionStatus(e, what);
 }
 
 absl::Status CheckDeviceDtype(at::Device device, at::ScalarType dtype) {

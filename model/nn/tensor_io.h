@@ -57,10 +57,9 @@ void UsePassiveOpenMpWaits(char** argv);
 std::optional<int64_t> DeviceMemoryInUse(const at::Device& device);
 
 // The Status for an exception thrown by work named `what` ("encoding",
-// "loading adapter X"): libtorch's out-of-memory and std::bad_alloc are
-// RESOURCE_EXHAUSTED, a c10::Error is INTERNAL "<what> failed in libtorch:
-// <message without backtrace>", any other std::exception INTERNAL "<what>
-// failed: <what()>". Threads that run tensor work catch std::exception at
+// "loading adapter X"): libtorch's out-of-memory is RESOURCE_EXHAUSTED, a
+// c10::Error INTERNAL "<what> failed in libtorch: <message without
+// backtrace>", anything else as StdExceptionStatus (common/). Threads that run tensor work catch std::exception at
 // their edge and turn it into a Status here, once.
 absl::Status ExceptionStatus(const std::exception& e, absl::string_view what);
 

@@ -3,15 +3,13 @@
 #include <algorithm>
 #include <exception>
 #include <iostream>
-#include <new>
-#include <numeric>
 #include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/exception_status.h"
 #include "server/service/vector_ops.h"
 #include "server/service/wire_conversion.h"
 
@@ -22,15 +20,6 @@ Admission::Options AdmissionOptions(const EmbeddingEngine::Options& options) {
   Admission::Options admission;
   admission.max_queue_requests = options.worker.queue.max_queue_requests;
   return admission;
-}
-
-// An exception caught at the device worker's edge, as a Status (the
-// backend reports libtorch's own errors as a Status already).
-absl::Status EdgeStatus(const std::exception& e, absl::string_view what) {
-  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) {
-    return absl::ResourceExhaustedError(absl::StrCat(what, " ran out of memory"));
-  }
-  return absl::InternalError(absl::StrCat(what, " failed: ", e.what()));
 }
 
 double Ms(absl::Duration d) { return absl::ToDoubleMilliseconds(d); }
@@ -299,7 +288,7 @@ void EmbeddingEngine::ProcessBatch(EmbedBatch batch) {
   try {
     RunBatch(std::move(batch));
   } catch (const std::exception& e) {
-    const absl::Status failed = EdgeStatus(e, "the batch");
+    const absl::Status failed = StdExceptionStatus(e, "the batch");
     for (const auto& request : requests) request->Fail(failed);
   }
 }
@@ -489,7 +478,7 @@ bool EmbeddingEngine::RunControlWork(absl::Time next_batch_at) {
     try {
       *work->result = work->fn();
     } catch (const std::exception& e) {
-      *work->result = EdgeStatus(e, "device work");
+      *work->result = StdExceptionStatus(e, "device work");
     }
     work->done->Notify();
     return true;
@@ -498,7 +487,7 @@ bool EmbeddingEngine::RunControlWork(absl::Time next_batch_at) {
   try {
     return (*background)(next_batch_at);
   } catch (const std::exception& e) {
-    std::cerr << "llm2vec-server: " << EdgeStatus(e, "background work").message() << std::endl;
+    std::cerr << "llm2vec-server: " << StdExceptionStatus(e, "background work").message() << std::endl;
     return true;
   }
 }
