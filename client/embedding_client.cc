@@ -12,14 +12,6 @@ absl::Status FromGrpc(const grpc::Status& s) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
 }
 
-namespace {
-
-void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
-  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-}
-
-}  // namespace
-
 absl::StatusOr<v1::Pooling> PoolingToProto(const std::string& name) {
   if (name == "mean") return v1::POOLING_MEAN;
   if (name == "weighted_mean") return v1::POOLING_WEIGHTED_MEAN;
@@ -30,16 +22,12 @@ absl::StatusOr<v1::Pooling> PoolingToProto(const std::string& name) {
 }
 
 absl::StatusOr<std::unique_ptr<EmbeddingClient>> EmbeddingClient::Connect(const Options& options) {
-  if (options.target.empty()) return absl::InvalidArgumentError("server target is empty");
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
   if (!options.load_balancing.empty()) args.SetLoadBalancingPolicyName(options.load_balancing);
-  auto channel =
-      grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
-  if (channel == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot create a channel to '", options.target, "'"));
-  }
-  return std::unique_ptr<EmbeddingClient>(new EmbeddingClient(options, std::move(channel)));
+  auto channel = OpenChannel(options.connection, args);
+  if (!channel.ok()) return channel.status();
+  return std::unique_ptr<EmbeddingClient>(new EmbeddingClient(options, std::move(*channel)));
 }
 
 EmbeddingClient::EmbeddingClient(const Options& options, std::shared_ptr<grpc::Channel> channel)
@@ -48,7 +36,7 @@ EmbeddingClient::EmbeddingClient(const Options& options, std::shared_ptr<grpc::C
 
 absl::StatusOr<v1::EmbedResponse> EmbeddingClient::Embed(const v1::EmbedRequest& request) const {
   grpc::ClientContext context;
-  SetDeadline(&context, options_.timeout);
+  Prepare(&context, options_.timeout);
   v1::EmbedResponse response;
   if (auto s = FromGrpc(stub_->Embed(&context, request, &response)); !s.ok()) return s;
   return response;
@@ -57,7 +45,7 @@ absl::StatusOr<v1::EmbedResponse> EmbeddingClient::Embed(const v1::EmbedRequest&
 absl::StatusOr<v1::SimilarityResponse> EmbeddingClient::Similarity(
     const v1::SimilarityRequest& request) const {
   grpc::ClientContext context;
-  SetDeadline(&context, options_.timeout);
+  Prepare(&context, options_.timeout);
   v1::SimilarityResponse response;
   if (auto s = FromGrpc(stub_->Similarity(&context, request, &response)); !s.ok()) return s;
   return response;
@@ -66,7 +54,7 @@ absl::StatusOr<v1::SimilarityResponse> EmbeddingClient::Similarity(
 absl::StatusOr<v1::TokenizeResponse> EmbeddingClient::Tokenize(
     const v1::TokenizeRequest& request) const {
   grpc::ClientContext context;
-  SetDeadline(&context, options_.timeout);
+  Prepare(&context, options_.timeout);
   v1::TokenizeResponse response;
   if (auto s = FromGrpc(stub_->Tokenize(&context, request, &response)); !s.ok()) return s;
   return response;
@@ -74,7 +62,7 @@ absl::StatusOr<v1::TokenizeResponse> EmbeddingClient::Tokenize(
 
 absl::StatusOr<v1::InfoResponse> EmbeddingClient::Info() const {
   grpc::ClientContext context;
-  SetDeadline(&context, options_.timeout);
+  Prepare(&context, options_.timeout);
   v1::InfoResponse response;
   if (auto s = FromGrpc(stub_->Info(&context, v1::InfoRequest(), &response)); !s.ok()) return s;
   return response;
@@ -82,7 +70,7 @@ absl::StatusOr<v1::InfoResponse> EmbeddingClient::Info() const {
 
 absl::Status EmbeddingClient::LoadAdapter(const std::string& name, const std::string& path) const {
   grpc::ClientContext context;
-  SetDeadline(&context, options_.timeout);
+  Prepare(&context, options_.timeout);
   v1::LoadAdapterRequest request;
   request.set_name(name);
   request.set_path(path);
@@ -92,7 +80,7 @@ absl::Status EmbeddingClient::LoadAdapter(const std::string& name, const std::st
 
 absl::Status EmbeddingClient::UnloadAdapter(const std::string& name) const {
   grpc::ClientContext context;
-  SetDeadline(&context, options_.timeout);
+  Prepare(&context, options_.timeout);
   v1::UnloadAdapterRequest request;
   request.set_name(name);
   v1::UnloadAdapterResponse response;
@@ -102,7 +90,7 @@ absl::Status EmbeddingClient::UnloadAdapter(const std::string& name) const {
 absl::StatusOr<bool> EmbeddingClient::Serving() const {
   auto health = grpc::health::v1::Health::NewStub(channel_);
   grpc::ClientContext context;
-  SetDeadline(&context, options_.timeout);
+  Prepare(&context, options_.timeout);
   grpc::health::v1::HealthCheckResponse response;
   if (auto s = FromGrpc(health->Check(&context, grpc::health::v1::HealthCheckRequest(), &response));
       !s.ok()) {

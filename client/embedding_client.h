@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/server_connection.h"
 #include "llm2vec/v1/embedding.grpc.pb.h"
 
 namespace grpc {
@@ -30,9 +31,10 @@ absl::Status FromGrpc(const grpc::Status& status);
 class EmbeddingClient {
  public:
   struct Options {
-    // "host:port" (any gRPC target, e.g. "dns:///svc:50051" for round robin
-    // across the addresses of a headless Kubernetes Service).
-    std::string target = "127.0.0.1:50051";
+    // The target ("host:port", or any gRPC target, e.g. "dns:///svc:50051"
+    // for round robin across the addresses of a headless Kubernetes
+    // Service) and the API key.
+    ServerConnection connection;
     // Deadline of each call.
     absl::Duration timeout = absl::Seconds(60);
     // "round_robin" spreads calls over every address the target resolves
@@ -52,6 +54,11 @@ class EmbeddingClient {
   absl::StatusOr<bool> Serving() const;
 
   v1::EmbeddingService::Stub& stub() const { return *stub_; }
+  // Sets a call's deadline (now + `timeout`) and API key, for calls made
+  // through stub().
+  void Prepare(grpc::ClientContext* context, absl::Duration timeout) const {
+    PrepareCall(options_.connection, timeout, context);
+  }
 
   // Implementation details follow.
  private:

@@ -20,6 +20,7 @@
 #include "client/eval/eval_command.h"
 #include "client/remote_commands.h"
 #include "client/training_commands.h"
+#include "common/api_keys.h"
 #include "common/cli_common.h"
 #include "common/flags.h"
 #include "common/text_input.h"
@@ -44,16 +45,20 @@ constexpr char kUsage[] =
     "  tokenize   print the token ids of texts (also --server)\n"
     "  generate   greedy decoding from BOS (checks the causal path)\n"
     "\n"
-    "Commands against a running llm2vec-server (--server HOST:PORT):\n"
+    "Commands against a running llm2vec-server (--server HOST:PORT, --api-key KEY):\n"
     "  embed      embed texts (same input and output forms as encode)\n"
     "  similarity cosine similarity of pairs, or ranking against a query\n"
     "  info       what the server serves\n"
+    "  adapters   list, load or unload named LoRA adapters (admin)\n"
     "  bench      load generator: throughput and latency percentiles\n"
     "\n"
     "Adapter training jobs on a running llm2vec-server (--server HOST:PORT; llm2vec-train\n"
     "trains without a server):\n"
     "  train      submit an MNTP, SimCSE or supervised LoRA training job and watch it\n"
     "  jobs       list, get, cancel, resume or watch training jobs\n"
+    "\n"
+    "Operators:\n"
+    "  api-key    make an API key and its line for the server's --api-keys file\n"
     "\n"
     "Evaluation (local model with --model, or a server with --server):\n"
     "  eval       MTEB-style scores: sts, classification, clustering, retrieval\n"
@@ -229,16 +234,18 @@ int RunTokenize(int argc, char** argv) {
   FlagSet flags("llm2vec tokenize",
                 "Prints {\"index\":i,\"ids\":[...]} per input text (same input forms as encode).",
                 "LLM2VEC_");
-  std::string model, tokenizer_path, input, server;
+  std::string model, tokenizer_path, input;
+  ServerConnection server;
+  server.target.clear();  // set: ask the server
   bool no_special = false, jsonl = false;
   flags.String("model", &model, "PATH_OR_ID", "take the tokenizer of this model");
-  flags.String("server", &server, "HOST:PORT", "ask a running llm2vec-server instead");
+  RegisterConnectionFlags(flags, &server, "ask a running llm2vec-server instead");
   flags.String("tokenizer", &tokenizer_path, "FILE", "a tokenizer.json or .gguf file");
   flags.Bool("no-special-tokens", &no_special, "do not add BOS/EOS from the template");
   flags.String("input", &input, "FILE", "input file [default: stdin]");
   flags.Bool("jsonl", &jsonl, "read JSON lines");
   if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
-  if (!server.empty()) {
+  if (!server.target.empty()) {
     if (!model.empty() || !tokenizer_path.empty()) {
       return CliUsage("give exactly one of --model, --tokenizer or --server");
     }
@@ -307,6 +314,33 @@ int RunGenerate(int argc, char** argv) {
   return 0;
 }
 
+int RunApiKey(int argc, char** argv) {
+  FlagSet flags(
+      "llm2vec api-key",
+      "Makes a new API key for a server with --api-keys. The key file line (NAME ROLES\n"
+      "SHA256: the key's hash, never the key) goes to stdout, so\n"
+      "  llm2vec api-key --name search --roles embed >> keys.txt\n"
+      "appends it; the key itself goes to stderr, shown once: give it to the client\n"
+      "(LLM2VEC_API_KEY, or 'authorization: Bearer KEY'). Then send the server SIGHUP.\n"
+      "Roles: embed (Embed, Similarity, Tokenize, Info, /v1/*), train (training jobs of\n"
+      "its own), admin (everything: adapters, any job).",
+      "");
+  std::string name, roles_text;
+  flags.String("name", &name, "NAME", "who the key is for (1-64 of A-Z a-z 0-9 . _ -)", true);
+  flags.String("roles", &roles_text, "ROLES", "comma-separated: embed, train, admin", true);
+  if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
+  auto roles = ParseRoles(roles_text);
+  if (!roles.ok()) return CliUsage(absl::StrCat("--roles: ", roles.status().message()));
+  auto key = GenerateApiKey();
+  if (!key.ok()) return CliFail(std::string(key.status().message()));
+  auto line = ApiKeyFileLine(name, *roles, *key);
+  if (!line.ok()) return CliUsage(absl::StrCat("--name: ", line.status().message()));
+  std::cout << *line << "\n";
+  std::cerr << "API key for " << name << " (shown once; the file holds only its hash):\n"
+            << *key << "\n";
+  return 0;
+}
+
 }  // namespace
 }  // namespace llm2vec
 
@@ -329,5 +363,7 @@ int main(int argc, char** argv) {
   if (command == "eval") return llm2vec::RunEval(argc, argv);
   if (command == "train") return llm2vec::RunRemoteTrain(argc, argv);
   if (command == "jobs") return llm2vec::RunJobs(argc, argv);
+  if (command == "adapters") return llm2vec::RunAdapters(argc, argv);
+  if (command == "api-key") return llm2vec::RunApiKey(argc, argv);
   return llm2vec::CliUsage(absl::StrCat("unknown command '", command, "' (see llm2vec --help)"));
 }

@@ -23,13 +23,13 @@ namespace {
 
 // Flags shared by the commands that embed through a server.
 struct RemoteFlags {
-  std::string server = "127.0.0.1:50051";
+  ServerConnection connection;
   std::string pooling, adapter, truncate = "end", encoding = "float32";
   bool normalize = false;
   int64_t dimensions = 0, priority = 0, timeout_s = 60;
 
   void Register(FlagSet& flags, bool with_encoding) {
-    flags.String("server", &server, "HOST:PORT", "the llm2vec-server to call");
+    RegisterConnectionFlags(flags, &connection, "the llm2vec-server to call");
     flags.String("pooling", &pooling, "MODE", "pooling [default: the server's]");
     flags.Choices("pooling", {"mean", "weighted_mean", "last_token", "eos_token", "bos_token"});
     flags.String("adapter", &adapter, "NAME", "named LoRA adapter loaded on the server");
@@ -63,7 +63,7 @@ struct RemoteFlags {
 
   absl::StatusOr<std::unique_ptr<EmbeddingClient>> Connect() const {
     EmbeddingClient::Options o;
-    o.target = server;
+    o.connection = connection;
     o.timeout = absl::Seconds(timeout_s);
     return EmbeddingClient::Connect(o);
   }
@@ -192,11 +192,9 @@ int RunRemoteSimilarity(int argc, char** argv) {
 
 int RunRemoteInfo(int argc, char** argv) {
   FlagSet flags("llm2vec info", "Prints what a running server serves, as JSON.", "LLM2VEC_");
-  std::string server = "127.0.0.1:50051";
-  flags.String("server", &server, "HOST:PORT", "the llm2vec-server to call");
-  if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
   EmbeddingClient::Options o;
-  o.target = server;
+  RegisterConnectionFlags(flags, &o.connection, "the llm2vec-server to call");
+  if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
   auto client = EmbeddingClient::Connect(o);
   if (!client.ok()) return CliFail(std::string(client.status().message()));
   auto info = (*client)->Info();
@@ -222,10 +220,10 @@ int RunRemoteInfo(int argc, char** argv) {
   return 0;
 }
 
-int RunRemoteTokenize(const std::string& server, const std::vector<TextRecord>& records,
+int RunRemoteTokenize(const ServerConnection& connection, const std::vector<TextRecord>& records,
                       bool add_special) {
   EmbeddingClient::Options o;
-  o.target = server;
+  o.connection = connection;
   auto client = EmbeddingClient::Connect(o);
   if (!client.ok()) return CliFail(std::string(client.status().message()));
   v1::TokenizeRequest request;
@@ -290,9 +288,9 @@ LoadWindow RunLoad(EmbeddingClient& client, const v1::EmbedOptions& options,
     }
     Slot& slot = slots[i];
     slot.context = std::make_unique<grpc::ClientContext>();
-    slot.context->set_deadline(absl::ToChronoTime(
-        absl::Now() + (settings.deadline_ms > 0 ? absl::Milliseconds(settings.deadline_ms)
-                                                : absl::Seconds(settings.timeout_s))));
+    client.Prepare(slot.context.get(), settings.deadline_ms > 0
+                                           ? absl::Milliseconds(settings.deadline_ms)
+                                           : absl::Seconds(settings.timeout_s));
     slot.response.Clear();
     slot.started = absl::Now();
     slot.reader = client.stub().AsyncEmbed(slot.context.get(), request, &cq);
@@ -529,6 +527,52 @@ int RunBench(int argc, char** argv) {
     std::printf("low load: server p50 - offline p50 = %+.3f ms\n",
                 Quantile(all.latencies_ms, 0.5) - Quantile(offline_single_ms, 0.5));
   }
+  return 0;
+}
+
+int RunAdapters(int argc, char** argv) {
+  FlagSet flags(
+      "llm2vec adapters list|load NAME PATH|unload NAME",
+      "Named LoRA adapters on a running llm2vec-server (needs the admin role when the\n"
+      "server has --api-keys; list needs embed):\n"
+      "  list              the names of the loaded adapters, one per line\n"
+      "  load NAME PATH    loads the adapter folder PATH (relative to the server's\n"
+      "                    --adapter-root) under NAME; requests pick it with --adapter NAME\n"
+      "  unload NAME       unloads it (requests already queued for it still finish)\n"
+      "Exit code: 0 done, 1 the call failed, 2 a usage error.",
+      "LLM2VEC_");
+  EmbeddingClient::Options o;
+  RegisterConnectionFlags(flags, &o.connection, "the llm2vec-server to call");
+  int64_t timeout_s = 120;
+  flags.Int("timeout-s", &timeout_s, "S", "deadline of the call (loading reads the weights)", 1);
+  // The action and its operands come first: `llm2vec adapters load a dir --server ...`.
+  std::vector<std::string> operands;
+  int first_flag = 2;
+  while (first_flag < argc && argv[first_flag][0] != '-') operands.push_back(argv[first_flag++]);
+  if (auto s = flags.Parse(argc, argv, first_flag); !s.ok()) return CliUsage(std::string(s.message()));
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return 0;
+  }
+  const std::string action = operands.empty() ? "" : operands[0];
+  const size_t want = action == "list" ? 1 : action == "load" ? 3 : action == "unload" ? 2 : 0;
+  if (want == 0 || operands.size() != want) {
+    return CliUsage("adapters: give list, load NAME PATH or unload NAME (see llm2vec adapters --help)");
+  }
+  o.timeout = absl::Seconds(timeout_s);
+  auto client = EmbeddingClient::Connect(o);
+  if (!client.ok()) return CliFail(std::string(client.status().message()));
+  if (action == "list") {
+    auto info = (*client)->Info();
+    if (!info.ok()) return CliFail(StatusLine(info.status()));
+    for (const std::string& name : info->adapters()) std::cout << name << "\n";
+    return 0;
+  }
+  const absl::Status s = action == "load" ? (*client)->LoadAdapter(operands[1], operands[2])
+                                          : (*client)->UnloadAdapter(operands[1]);
+  if (!s.ok()) return CliFail(StatusLine(s));
+  std::cerr << "llm2vec adapters: " << (action == "load" ? "loaded " : "unloaded ") << operands[1]
+            << "\n";
   return 0;
 }
 

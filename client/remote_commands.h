@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "client/server_connection.h"
 #include "common/text_input.h"
 
 namespace llm2vec {
@@ -15,7 +16,9 @@ namespace llm2vec {
 int RunRemoteEmbed(int argc, char** argv);
 int RunRemoteSimilarity(int argc, char** argv);
 int RunRemoteInfo(int argc, char** argv);
-int RunRemoteTokenize(const std::string& server, const std::vector<TextRecord>& records,
+// llm2vec adapters list|load NAME PATH|unload NAME.
+int RunAdapters(int argc, char** argv);
+int RunRemoteTokenize(const ServerConnection& server, const std::vector<TextRecord>& records,
                       bool add_special);
 int RunBench(int argc, char** argv);
 

@@ -31,6 +31,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/embedding_client.h"
+#include "client/server_connection.h"
 #include "common/cli_common.h"
 #include "common/flags.h"
 #include "common/progress_bar.h"
@@ -84,9 +85,10 @@ int ExitCodeOf(const v1::Job& job) { return job.state() == v1::JOB_STATE_SUCCEED
 // addresses a target resolves to.
 class TrainingClient {
  public:
-  TrainingClient(const std::string& target, absl::Duration timeout)
-      : stub_(v1::TrainingService::NewStub(
-            grpc::CreateChannel(target, grpc::InsecureChannelCredentials()))),
+  TrainingClient(const ServerConnection& connection, std::shared_ptr<grpc::Channel> channel,
+                 absl::Duration timeout)
+      : connection_(connection),
+        stub_(v1::TrainingService::NewStub(std::move(channel))),
         timeout_(timeout) {}
 
   absl::StatusOr<v1::Job> Train(const v1::TrainRequest& request) const {
@@ -108,6 +110,10 @@ class TrainingClient {
   }
 
   v1::TrainingService::Stub& stub() const { return *stub_; }
+  // Sets a call's API key (and no deadline), for calls made through stub().
+  void PrepareUnbounded(grpc::ClientContext* context) const {
+    PrepareCall(connection_, absl::InfiniteDuration(), context);
+  }
 
  private:
   using Stub = v1::TrainingService::Stub;
@@ -125,28 +131,31 @@ class TrainingClient {
                                                              Response*),
                                 const Request& request) const {
     grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_));
+    PrepareCall(connection_, timeout_, &context);
     Response response;
     if (auto s = FromGrpc(((*stub_).*method)(&context, request, &response)); !s.ok()) return s;
     return response;
   }
 
+  ServerConnection connection_;
   std::unique_ptr<v1::TrainingService::Stub> stub_;
   absl::Duration timeout_;
 };
 
 // --server and --timeout-s, shared by train and jobs.
 struct ServerFlags {
-  std::string server = "127.0.0.1:50051";
+  ServerConnection connection;
   int64_t timeout_s = 30;
 
   void Register(FlagSet& flags) {
-    flags.String("server", &server, "HOST:PORT", "the llm2vec-server that runs the jobs");
+    RegisterConnectionFlags(flags, &connection, "the llm2vec-server that runs the jobs");
     flags.Int("timeout-s", &timeout_s, "S", "deadline of each call (watching a job has none)", 1);
   }
   absl::StatusOr<std::unique_ptr<TrainingClient>> Connect() const {
-    if (server.empty()) return absl::InvalidArgumentError("--server: the address is empty");
-    return std::make_unique<TrainingClient>(server, absl::Seconds(timeout_s));
+    auto channel = OpenChannel(connection, grpc::ChannelArguments());
+    if (!channel.ok()) return channel.status();
+    return std::make_unique<TrainingClient>(connection, std::move(*channel),
+                                            absl::Seconds(timeout_s));
   }
 };
 
@@ -301,6 +310,7 @@ int WatchAndReport(const TrainingClient& client, const std::string& id) {
   JobProgressDisplay display(&std::cerr, ::isatty(STDERR_FILENO) == 1);
   SigintDetaches sigint;
   grpc::ClientContext context;
+  client.PrepareUnbounded(&context);
   absl::Notification stream_ended;
   std::thread canceller([&] {
     while (!stream_ended.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {

@@ -26,6 +26,7 @@
 #include "model/nn/encoder.h"
 #include "model/nn/model_loader.h"
 #include "model/nn/tensor_io.h"
+#include "server/auth/authenticator.h"
 #include "server/http/http_server.h"
 #include "server/http/metrics.h"
 #include "server/scheduler/clock.h"
@@ -53,6 +54,7 @@ struct ServerFlags {
   std::string model;
   std::vector<std::string> merge_adapters, adapters;
   std::string host = "127.0.0.1";
+  std::string api_keys;
   bool allow_unauthenticated = false;
   int64_t port = 50051, http_port = 8080, metrics_port = 9090;
   std::string device = "cpu", dtype = "float32";
@@ -110,10 +112,13 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   flags.List("adapter", &f.adapters, "NAME=DIR",
              "LoRA adapter served unmerged under NAME; requests pick it with options.adapter");
   flags.String("host", &f.host, "HOST", "address to listen on (0.0.0.0 for all interfaces)");
+  flags.String("api-keys", &f.api_keys, "FILE",
+               "API key file (lines of NAME ROLES SHA256; `llm2vec api-key` makes them): "
+               "every call but health then needs 'authorization: Bearer KEY' with the role "
+               "it needs (embed, train, admin). Re-read on SIGHUP");
   flags.Bool("allow-unauthenticated", &f.allow_unauthenticated,
-             "listen on a non-loopback --host although this server has no API keys or TLS: "
-             "anyone who reaches the ports may embed, train and load adapters (put it behind "
-             "a network policy)");
+             "listen on a non-loopback --host without --api-keys: anyone who reaches the "
+             "ports may embed, train and load adapters (put it behind a network policy)");
   flags.Int("port", &f.port, "PORT", "gRPC port (0 picks a free one)", 0, 65535);
   flags.Int("http-port", &f.http_port, "PORT", "HTTP port for /v1/embeddings and /health (-1 disables)", -1, 65535);
   flags.Int("metrics-port", &f.metrics_port, "PORT", "Prometheus /metrics port (-1 disables)", -1, 65535);
@@ -182,15 +187,21 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
     std::cout << flags.Help();
     return 0;
   }
-  // The server has no API keys or TLS yet: listening beyond this machine
-  // must be asked for by name, and is said out loud.
-  if (!IsLoopbackHost(f.host)) {
+  // Without keys, listening beyond this machine must be asked for by name,
+  // and is said out loud.
+  auto auth = std::make_unique<Authenticator>();
+  if (!f.api_keys.empty()) {
+    auto loaded = Authenticator::FromFile(f.api_keys);
+    if (!loaded.ok()) return Fail(absl::StrCat("--api-keys: ", loaded.status().message()));
+    auth = std::move(*loaded);
+  }
+  if (!IsLoopbackHost(f.host) && !auth->enabled()) {
     if (!f.allow_unauthenticated) {
       return Fail(absl::StrCat(
           "--host ", f.host, " accepts connections from other machines, and this server has "
-          "no API keys or TLS: anyone who reaches it could embed, train jobs and load "
-          "adapters. Listen on 127.0.0.1, or pass --allow-unauthenticated behind a network "
-          "policy"));
+          "no --api-keys: anyone who reaches it could embed, train jobs and load adapters. "
+          "Give it --api-keys FILE, listen on 127.0.0.1, or pass --allow-unauthenticated "
+          "behind a network policy"));
     }
     std::cerr << "llm2vec-server: WARNING: listening on " << f.host
               << " without authentication (--allow-unauthenticated)" << std::endl;
@@ -214,6 +225,7 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto metrics = Metrics::Create();
@@ -227,6 +239,7 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
     http_options.host = f.host;
     http_options.port = static_cast<int>(f.http_port);
     http_options.metrics = metrics.get();
+    if (auth->enabled()) http_options.auth = auth.get();
     Metrics* m = metrics.get();
     auto started = HttpServer::Start(
         http_options,
@@ -271,8 +284,10 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   EmbeddingService::Options service_options;
   service_options.adapter_root = f.adapter_root;
+  const Authenticator* call_auth = auth->enabled() ? auth.get() : nullptr;
+  service_options.auth = call_auth;
   EmbeddingService service(metrics.get(), service_options);
-  TrainingService training_service(metrics.get());
+  TrainingService training_service(metrics.get(), call_auth);
   grpc::ServerBuilder builder;
   int grpc_port = 0;
   builder.AddListeningPort(absl::StrCat(f.host, ":", f.port), grpc::InsecureServerCredentials(),
@@ -423,8 +438,19 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
     } while (!stop_refresh.WaitForNotificationWithTimeout(absl::Seconds(5)));
   });
 
+  // SIGHUP re-reads the key file; SIGTERM and SIGINT stop.
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    if (!auth->enabled()) {
+      std::cerr << "llm2vec-server: SIGHUP: nothing to reload (no --api-keys)" << std::endl;
+    } else if (absl::Status s = auth->Reload(); !s.ok()) {
+      std::cerr << "llm2vec-server: SIGHUP: keeping the previous API keys: " << s.message()
+                << std::endl;
+    } else {
+      std::cerr << "llm2vec-server: SIGHUP: reloaded the API keys from " << f.api_keys
+                << std::endl;
+    }
+  }
   stop_refresh.Notify();
   memory_refresh.join();
   std::cerr << "llm2vec-server: received " << (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")

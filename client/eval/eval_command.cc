@@ -104,7 +104,9 @@ int RunEval(int argc, char** argv) {
   flags.Choices("task", {"sts", "classification", "clustering", "retrieval"});
   flags.String("data", &data, "PATH", "the data set: a file, or a BEIR folder for retrieval", true);
   flags.String("test", &test, "FILE", "classification: the test CSV [default: 20% of --data]");
-  flags.String("server", &server, "HOST:PORT", "embed through this llm2vec-server");
+  ServerConnection connection;
+  connection.target.clear();  // set: embed through the server
+  RegisterConnectionFlags(flags, &connection, "embed through this llm2vec-server");
   flags.String("model", &model, "PATH_OR_ID",
                "embed offline with this model (folder, .gguf, PEFT adapter folder, hub id)");
   flags.List("adapter", &adapters, "DIR",
@@ -132,6 +134,7 @@ int RunEval(int argc, char** argv) {
             "with --model: tokens per input; 0 = llm2vec_config.json's, else 512", 0);
   flags.Int("timeout-s", &timeout_s, "S", "with --server: deadline of each call", 1);
   if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
+  server = connection.target;
 
   // Flag combinations.
   if (server.empty() == model.empty()) return CliUsage("give exactly one of --server or --model");
@@ -199,7 +202,7 @@ int RunEval(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<TextEmbedder>> embedder;
   if (!server.empty()) {
     RemoteEmbedderOptions o;
-    o.server = server;
+    o.server = connection;
     o.pooling = pooling;
     o.adapter = adapters.empty() ? "" : adapters.front();
     o.timeout_s = timeout_s;

@@ -132,7 +132,7 @@ absl::StatusOr<std::unique_ptr<TextEmbedder>> CreateRemoteEmbedder(
   embed.set_adapter(options.adapter);
 
   EmbeddingClient::Options client_options;
-  client_options.target = options.server;
+  client_options.connection = options.server;
   client_options.timeout = absl::Seconds(options.timeout_s);
   auto client = EmbeddingClient::Connect(client_options);
   if (!client.ok()) return client.status();

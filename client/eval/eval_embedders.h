@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/eval/eval_tasks.h"
+#include "client/server_connection.h"
 
 namespace llm2vec {
 
@@ -45,8 +46,8 @@ absl::StatusOr<std::unique_ptr<TextEmbedder>> CreateLocalEmbedder(
     const LocalEmbedderOptions& options);
 
 struct RemoteEmbedderOptions {
-  // "host:port" or any gRPC target.
-  std::string server = "127.0.0.1:50051";
+  // The target ("host:port" or any gRPC target) and the API key.
+  ServerConnection server;
   // As LocalEmbedderOptions::pooling; "" = the server's default.
   std::string pooling;
   // A named LoRA adapter loaded on the server; "" for none.

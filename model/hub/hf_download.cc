@@ -30,7 +30,7 @@
 #include "common/mapped_file.h"
 #include "common/progress_bar.h"
 #include "model/hub/http_fetch.h"
-#include "model/hub/sha256.h"
+#include "common/sha256.h"
 
 namespace llm2vec {
 namespace {

@@ -33,7 +33,7 @@
 // Size: hf_download.cc (~650 lines) is the hub's download protocol in one
 // place (listing, the download plan, HEAD, resumable GETs under a lock,
 // verification, the cache's blobs/snapshots/refs), because every step keeps
-// the same cache invariants; SHA-256 (sha256.h), HTTP (http_fetch.h) and
+// the same cache invariants; SHA-256 (common/sha256.h), HTTP (http_fetch.h) and
 // resolving ids (resolve_model_path.h) are their own files.
 #ifndef LLM2VEC_MODEL_HUB_HF_DOWNLOAD_H_
 #define LLM2VEC_MODEL_HUB_HF_DOWNLOAD_H_

@@ -35,6 +35,8 @@ struct HttpResponse {
   bool close_connection = false;
   // The Allow header of a 405.
   std::string allow;
+  // A 401: says "WWW-Authenticate: Bearer".
+  bool ask_for_key = false;
 };
 
 namespace {
@@ -70,6 +72,8 @@ HttpResponse StatusResponse(const absl::Status& status, absl::string_view param)
   absl::string_view code;
   switch (http) {
     case 400: type = "invalid_request_error"; break;
+    case 401: type = "invalid_request_error"; code = "invalid_api_key"; break;
+    case 403: type = "invalid_request_error"; code = "permission_denied"; break;
     case 404: type = "invalid_request_error"; code = "model_not_found"; break;
     case 429: type = "rate_limit_error"; code = "rate_limit_exceeded"; break;
     case 503: code = "service_unavailable"; break;
@@ -270,6 +274,7 @@ void Send(mg_connection* conn, const HttpResponse& response) {
   mg_response_header_add(conn, "Content-Type", "application/json", -1);
   mg_response_header_add(conn, "Content-Length", length.c_str(), -1);
   if (!response.allow.empty()) mg_response_header_add(conn, "Allow", response.allow.c_str(), -1);
+  if (response.ask_for_key) mg_response_header_add(conn, "WWW-Authenticate", "Bearer", -1);
   mg_response_header_send(conn);
   mg_write(conn, response.body.data(), response.body.size());
 }
@@ -290,6 +295,8 @@ int HttpStatusFor(absl::StatusCode code) {
   switch (code) {
     case absl::StatusCode::kOk: return 200;
     case absl::StatusCode::kInvalidArgument: return 400;
+    case absl::StatusCode::kUnauthenticated: return 401;
+    case absl::StatusCode::kPermissionDenied: return 403;
     case absl::StatusCode::kNotFound: return 404;
     case absl::StatusCode::kResourceExhausted: return 429;
     case absl::StatusCode::kUnavailable: return 503;
@@ -395,13 +402,30 @@ HttpResponse HttpServer::Route(mg_connection* conn) {
   const mg_request_info* info = mg_get_request_info(conn);
   const absl::string_view method = info->request_method;
   const std::string path = info->local_uri != nullptr ? info->local_uri : "";
-  if (path == kEmbeddingsPath) {
-    if (method != "POST") return MethodNotAllowed(method, path, "POST");
-    return Embeddings(conn);
-  }
   if (path == "/health") {
     if (method != "GET") return MethodNotAllowed(method, path, "GET");
     return Health();
+  }
+  // Everything but /health needs the role embed (when the server has keys),
+  // checked before the body is read.
+  if (options_.auth != nullptr) {
+    const char* header = mg_get_header(conn, "Authorization");
+    auto caller = options_.auth->Authorize(header != nullptr ? header : "", Role::kEmbed, path);
+    if (!caller.ok()) {
+      HttpResponse response = StatusResponse(caller.status(), "");
+      response.ask_for_key = response.status == 401;
+      // The body (if any) is not read: close after answering.
+      response.close_connection = true;
+      if (path == kEmbeddingsPath && options_.metrics != nullptr) {
+        options_.metrics->RequestDone(kEmbeddingsMethod,
+                                      absl::StatusCodeToString(caller.status().code()), 0);
+      }
+      return response;
+    }
+  }
+  if (path == kEmbeddingsPath) {
+    if (method != "POST") return MethodNotAllowed(method, path, "POST");
+    return Embeddings(conn);
   }
   if (path == kModelsPath || absl::StartsWith(path, absl::StrCat(kModelsPath, "/"))) {
     if (method != "GET") return MethodNotAllowed(method, path, "GET");

@@ -14,6 +14,10 @@
 //   GET /v1/models        the one model, as OpenAI lists models;
 //   GET /v1/models/{id}   that model, or 404.
 //
+// With an Authenticator, every route but /health needs a key with the role
+// embed ("Authorization: Bearer KEY"): 401 (with "WWW-Authenticate: Bearer")
+// without a known key, 403 without the role; the body is not read.
+//
 // Errors are OpenAI's: an HTTP status and
 //   {"error": {"message": "...", "type": "...", "param": "..." | null,
 //              "code": "..." | null}}
@@ -39,6 +43,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "server/auth/authenticator.h"
 #include "server/http/metrics.h"
 
 struct mg_connection;
@@ -69,7 +74,7 @@ struct HttpEmbedResult {
 };
 
 // Computes the embeddings of a call. Its error codes become HTTP statuses:
-// INVALID_ARGUMENT 400, NOT_FOUND 404, RESOURCE_EXHAUSTED 429,
+// INVALID_ARGUMENT 400, UNAUTHENTICATED 401, PERMISSION_DENIED 403, NOT_FOUND 404, RESOURCE_EXHAUSTED 429,
 // UNAVAILABLE 503, DEADLINE_EXCEEDED 504, anything else 500; the message is
 // passed to the client unchanged.
 using HttpEmbedFn = std::function<absl::StatusOr<HttpEmbedResult>(const HttpEmbedCall&)>;
@@ -99,6 +104,9 @@ class HttpServer {
     // that every call is counted once. May be null; not owned, must
     // outlive the server.
     Metrics* metrics = nullptr;
+    // Who may call (every route but /health needs the role embed); null:
+    // everyone. Not owned, must outlive the server.
+    const Authenticator* auth = nullptr;
   };
 
   // The method label of /v1/embeddings calls in Metrics::RequestDone.

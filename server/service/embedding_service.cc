@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "common/confined_path.h"
 #include "common/mapped_file.h"
+#include "server/service/call_auth.h"
 #include "server/service/status_codes.h"
 
 namespace llm2vec {
@@ -49,6 +50,9 @@ grpc::Status EmbeddingService::Embed(grpc::ServerContext* context,
                                      const v1::EmbedRequest* request,
                                      v1::EmbedResponse* response) {
   const absl::Time start = absl::Now();
+  if (auto caller = AuthorizeCall(options_.auth, *context, Role::kEmbed, "Embed"); !caller.ok()) {
+    return Finish("Embed", start, caller.status());
+  }
   if (engine() == nullptr) return Finish("Embed", start, kLoading);
   auto result = engine()->Embed(*request, MakeCall(context, "Embed"));
   if (result.ok()) *response = std::move(*result);
@@ -59,6 +63,9 @@ grpc::Status EmbeddingService::EmbedStream(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::EmbedResponse, v1::EmbedRequest>* stream) {
   const absl::Time start = absl::Now();
+  if (auto caller = AuthorizeCall(options_.auth, *context, Role::kEmbed, "EmbedStream"); !caller.ok()) {
+    return Finish("EmbedStream", start, caller.status());
+  }
   if (engine() == nullptr) return Finish("EmbedStream", start, kLoading);
   // This thread reads and starts each request on a runner thread; the
   // writer thread sends the results in request order. At most
@@ -135,26 +142,35 @@ grpc::Status EmbeddingService::Similarity(grpc::ServerContext* context,
                                           const v1::SimilarityRequest* request,
                                           v1::SimilarityResponse* response) {
   const absl::Time start = absl::Now();
+  if (auto caller = AuthorizeCall(options_.auth, *context, Role::kEmbed, "Similarity"); !caller.ok()) {
+    return Finish("Similarity", start, caller.status());
+  }
   if (engine() == nullptr) return Finish("Similarity", start, kLoading);
   auto result = engine()->Similarity(*request, MakeCall(context, "Similarity"));
   if (result.ok()) *response = std::move(*result);
   return Finish("Similarity", start, result.status());
 }
 
-grpc::Status EmbeddingService::Tokenize(grpc::ServerContext* /*context*/,
+grpc::Status EmbeddingService::Tokenize(grpc::ServerContext* context,
                                         const v1::TokenizeRequest* request,
                                         v1::TokenizeResponse* response) {
   const absl::Time start = absl::Now();
+  if (auto caller = AuthorizeCall(options_.auth, *context, Role::kEmbed, "Tokenize"); !caller.ok()) {
+    return Finish("Tokenize", start, caller.status());
+  }
   if (engine() == nullptr) return Finish("Tokenize", start, kLoading);
   auto result = engine()->Tokenize(*request);
   if (result.ok()) *response = std::move(*result);
   return Finish("Tokenize", start, result.status());
 }
 
-grpc::Status EmbeddingService::Info(grpc::ServerContext* /*context*/,
+grpc::Status EmbeddingService::Info(grpc::ServerContext* context,
                                     const v1::InfoRequest* /*request*/,
                                     v1::InfoResponse* response) {
   const absl::Time start = absl::Now();
+  if (auto caller = AuthorizeCall(options_.auth, *context, Role::kEmbed, "Info"); !caller.ok()) {
+    return Finish("Info", start, caller.status());
+  }
   if (engine() == nullptr) return Finish("Info", start, kLoading);
   *response = engine()->Info();
   return Finish("Info", start, absl::OkStatus());
@@ -183,20 +199,26 @@ absl::StatusOr<std::string> AdapterDirUnderRoot(const std::string& root, const s
   return *dir;
 }
 
-grpc::Status EmbeddingService::LoadAdapter(grpc::ServerContext* /*context*/,
+grpc::Status EmbeddingService::LoadAdapter(grpc::ServerContext* context,
                                            const v1::LoadAdapterRequest* request,
                                            v1::LoadAdapterResponse* /*response*/) {
   const absl::Time start = absl::Now();
+  if (auto caller = AuthorizeCall(options_.auth, *context, Role::kAdmin, "LoadAdapter"); !caller.ok()) {
+    return Finish("LoadAdapter", start, caller.status());
+  }
   if (engine() == nullptr) return Finish("LoadAdapter", start, kLoading);
   auto dir = AdapterDirUnderRoot(options_.adapter_root, request->path());
   if (!dir.ok()) return Finish("LoadAdapter", start, dir.status());
   return Finish("LoadAdapter", start, engine()->LoadAdapter(request->name(), *dir));
 }
 
-grpc::Status EmbeddingService::UnloadAdapter(grpc::ServerContext* /*context*/,
+grpc::Status EmbeddingService::UnloadAdapter(grpc::ServerContext* context,
                                              const v1::UnloadAdapterRequest* request,
                                              v1::UnloadAdapterResponse* /*response*/) {
   const absl::Time start = absl::Now();
+  if (auto caller = AuthorizeCall(options_.auth, *context, Role::kAdmin, "UnloadAdapter"); !caller.ok()) {
+    return Finish("UnloadAdapter", start, caller.status());
+  }
   if (engine() == nullptr) return Finish("UnloadAdapter", start, kLoading);
   return Finish("UnloadAdapter", start, engine()->UnloadAdapter(request->name()));
 }

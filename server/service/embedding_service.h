@@ -11,6 +11,7 @@
 #include <atomic>
 
 #include "llm2vec/v1/embedding.grpc.pb.h"
+#include "server/auth/authenticator.h"
 #include "server/http/metrics.h"
 #include "server/service/embedding_engine.h"
 
@@ -33,6 +34,10 @@ class EmbeddingService final : public v1::EmbeddingService::Service {
     // LoadAdapter call. Anything else is NOT_FOUND with one message, so
     // the server's other paths cannot be probed.
     std::string adapter_root;
+    // Who may call: embed for Embed, EmbedStream, Similarity, Tokenize and
+    // Info; admin for LoadAdapter and UnloadAdapter. Null: everyone. Not
+    // owned; must outlive the service.
+    const Authenticator* auth = nullptr;
   };
   // `metrics` (may be null) must outlive the service. Until SetEngine,
   // every call answers UNAVAILABLE ("loading"), so the server can listen

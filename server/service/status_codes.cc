@@ -17,6 +17,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
     case absl::StatusCode::kCancelled: code = grpc::StatusCode::CANCELLED; break;
     case absl::StatusCode::kAlreadyExists: code = grpc::StatusCode::ALREADY_EXISTS; break;
     case absl::StatusCode::kPermissionDenied: code = grpc::StatusCode::PERMISSION_DENIED; break;
+    case absl::StatusCode::kUnauthenticated: code = grpc::StatusCode::UNAUTHENTICATED; break;
     default: code = grpc::StatusCode::INTERNAL; break;
   }
   return grpc::Status(code, std::string(status.message()));

@@ -7,7 +7,9 @@
 //   Unavailable            -> UNAVAILABLE         starting or shutting down
 //   FailedPrecondition     -> FAILED_PRECONDITION e.g. cancelling a finished job
 //   AlreadyExists          -> ALREADY_EXISTS      adapter / output name taken
-//   PermissionDenied       -> PERMISSION_DENIED   the server cannot write its state
+//   PermissionDenied       -> PERMISSION_DENIED   the API key lacks the role; the
+//                                                 server cannot write its state
+//   Unauthenticated        -> UNAUTHENTICATED     no API key, or an unknown one
 //   Cancelled              -> CANCELLED           the client went away
 //   anything else          -> INTERNAL
 // The message is passed through unchanged: it already names the value.

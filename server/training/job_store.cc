@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS jobs (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
   state INTEGER NOT NULL,
-  job BLOB NOT NULL
+  job BLOB NOT NULL,
+  owner TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs(state);
 CREATE TABLE IF NOT EXISTS job_events (
@@ -95,6 +96,23 @@ absl::StatusOr<std::unique_ptr<JobStore>> JobStore::Open(const std::string& path
   for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", kSchema}) {
     if (auto s = store->Exec(sql); !s.ok()) return s;
   }
+  // Databases from before jobs had owners get the column (their jobs: "").
+  bool has_owner = false;
+  {
+    Statement q(db, "SELECT name FROM pragma_table_info('jobs')");
+    if (!q.ok()) return store->Error("reading the jobs table's columns");
+    while (q.Step() == SQLITE_ROW) has_owner = has_owner || q.Text(0) == "owner";
+  }
+  if (!has_owner) {
+    if (auto s = store->Exec("ALTER TABLE jobs ADD COLUMN owner TEXT NOT NULL DEFAULT ''");
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (auto s = store->Exec("CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs(owner, seq)");
+      !s.ok()) {
+    return s;
+  }
   return store;
 }
 
@@ -131,12 +149,13 @@ absl::Status JobStore::Insert(v1::Job* job) {
     if (q.Step() == SQLITE_ROW) seq = sqlite3_column_int64(q.get(), 0) + 1;
   }
   job->set_id(absl::StrCat("job-", seq));
-  Statement ins(db_, "INSERT INTO jobs (seq, id, state, job) VALUES (?, ?, ?, ?)");
+  Statement ins(db_, "INSERT INTO jobs (seq, id, state, job, owner) VALUES (?, ?, ?, ?, ?)");
   if (!ins.ok()) return fail("preparing an insert");
   ins.Bind(1, seq);
   ins.Bind(2, job->id());
   ins.Bind(3, static_cast<int64_t>(job->state()));
   ins.BindBlob(4, job->SerializeAsString());
+  ins.Bind(5, job->owner());
   if (ins.Step() != SQLITE_DONE) return fail(absl::StrCat("inserting ", job->id()));
   return Exec("COMMIT");
 }
@@ -184,16 +203,20 @@ absl::StatusOr<v1::Job> JobStore::Get(const std::string& id) const {
   return job;
 }
 
-absl::StatusOr<std::vector<v1::Job>> JobStore::Query(const std::vector<v1::JobState>& states,
-                                                     int limit, bool newest_first) const {
+absl::StatusOr<std::vector<v1::Job>> JobStore::Query(
+    const std::vector<v1::JobState>& states, int limit, bool newest_first,
+    const absl::optional<std::string>& owner) const {
   absl::MutexLock lock(&mu_);
-  std::string sql = "SELECT job FROM jobs";
-  // The states are enum values (integers), never text from a client.
-  if (!states.empty()) absl::StrAppend(&sql, " WHERE state IN (", StateList(states), ")");
+  std::string sql = "SELECT job FROM jobs WHERE 1";
+  // The states are enum values (integers), never text from a client; the
+  // owner is a bound parameter.
+  if (!states.empty()) absl::StrAppend(&sql, " AND state IN (", StateList(states), ")");
+  if (owner.has_value()) absl::StrAppend(&sql, " AND owner = ?");
   absl::StrAppend(&sql, " ORDER BY seq ", newest_first ? "DESC" : "ASC");
   if (limit > 0) absl::StrAppend(&sql, " LIMIT ", limit);
   Statement q(db_, sql);
   if (!q.ok()) return Error("preparing a query");
+  if (owner.has_value()) q.Bind(1, *owner);
   std::vector<v1::Job> jobs;
   int rc;
   while ((rc = q.Step()) == SQLITE_ROW) {
@@ -208,13 +231,14 @@ absl::StatusOr<std::vector<v1::Job>> JobStore::Query(const std::vector<v1::JobSt
 }
 
 absl::StatusOr<std::vector<v1::Job>> JobStore::List(const std::vector<v1::JobState>& states,
-                                                    int limit) const {
-  return Query(states, limit, /*newest_first=*/true);
+                                                    int limit,
+                                                    const absl::optional<std::string>& owner) const {
+  return Query(states, limit, /*newest_first=*/true, owner);
 }
 
 absl::StatusOr<std::vector<v1::Job>> JobStore::ListOldestFirst(
     const std::vector<v1::JobState>& states) const {
-  return Query(states, 0, /*newest_first=*/false);
+  return Query(states, 0, /*newest_first=*/false, absl::nullopt);
 }
 
 absl::Status JobStore::AddEvent(const std::string& job_id, const JobEventRecord& event) {

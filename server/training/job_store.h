@@ -30,6 +30,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/types/optional.h"
 #include "absl/synchronization/mutex.h"
 #include "llm2vec/v1/training.pb.h"
 
@@ -76,9 +77,11 @@ class JobStore {
   // Replaces the stored job with the same id (NOT_FOUND when none).
   absl::Status Update(const v1::Job& job, Durability durability = Durability::kCrash);
   absl::StatusOr<v1::Job> Get(const std::string& id) const;
-  // Newest first; only `states` when not empty; at most `limit` (> 0).
-  absl::StatusOr<std::vector<v1::Job>> List(const std::vector<v1::JobState>& states,
-                                            int limit) const;
+  // Newest first; only `states` when not empty; only jobs whose owner is
+  // `owner` when given; at most `limit` (> 0).
+  absl::StatusOr<std::vector<v1::Job>> List(const std::vector<v1::JobState>& states, int limit,
+                                            const absl::optional<std::string>& owner =
+                                                absl::nullopt) const;
   // Oldest first: the jobs in any of `states` (for restart recovery).
   absl::StatusOr<std::vector<v1::Job>> ListOldestFirst(
       const std::vector<v1::JobState>& states) const;
@@ -94,7 +97,8 @@ class JobStore {
   absl::Status Exec(const std::string& sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Error(const std::string& what) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<v1::Job>> Query(const std::vector<v1::JobState>& states, int limit,
-                                             bool newest_first) const;
+                                             bool newest_first,
+                                             const absl::optional<std::string>& owner) const;
 
   mutable absl::Mutex mu_;
   sqlite3* const db_ ABSL_PT_GUARDED_BY(mu_);

@@ -238,7 +238,8 @@ absl::Status TrainingManager::CheckOutputFree(const std::string& name,
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::Job> TrainingManager::Submit(const v1::TrainRequest& request) {
+absl::StatusOr<v1::Job> TrainingManager::Submit(const v1::TrainRequest& request,
+                                                const std::string& owner) {
   absl::MutexLock submit(&submit_mu_);
   {
     absl::MutexLock lock(&mu_);
@@ -306,6 +307,7 @@ absl::StatusOr<v1::Job> TrainingManager::Submit(const v1::TrainRequest& request)
   FillHyperparameters(o, job.mutable_request()->mutable_hyperparameters());
   job.set_total_steps(o.steps);
   job.set_created_unix_ms(NowUnixMs());
+  job.set_owner(owner);
   if (auto s = store_->Insert(&job); !s.ok()) return s;
   Record(job, v1::JobEvent::KIND_STATE, "submitted", "");
   LogLine(absl::StrCat(job.id(), " queued: ", ObjectiveName(*objective), " on ",
@@ -323,9 +325,10 @@ absl::StatusOr<v1::Job> TrainingManager::Get(const std::string& id) const {
   return store_->Get(id);
 }
 
-absl::StatusOr<std::vector<v1::Job>> TrainingManager::List(const std::vector<v1::JobState>& states,
-                                                           int limit) const {
-  return store_->List(states, limit > 0 ? limit : 100);
+absl::StatusOr<std::vector<v1::Job>> TrainingManager::List(
+    const std::vector<v1::JobState>& states, int limit,
+    const absl::optional<std::string>& owner) const {
+  return store_->List(states, limit > 0 ? limit : 100, owner);
 }
 
 absl::StatusOr<v1::Job> TrainingManager::Cancel(const std::string& id) {

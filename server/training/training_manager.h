@@ -111,10 +111,14 @@ class TrainingManager {
   // Shutdown() unless it was called.
   ~TrainingManager();
 
-  absl::StatusOr<v1::Job> Submit(const v1::TrainRequest& request);
+  // `owner` (the caller's key name) is recorded in the job.
+  absl::StatusOr<v1::Job> Submit(const v1::TrainRequest& request, const std::string& owner = "");
   absl::StatusOr<v1::Job> Get(const std::string& id) const;
-  absl::StatusOr<std::vector<v1::Job>> List(const std::vector<v1::JobState>& states,
-                                            int limit) const;
+  // Newest first, at most `limit` (0: 100); only `states` when not empty,
+  // only jobs of `owner` when given.
+  absl::StatusOr<std::vector<v1::Job>> List(const std::vector<v1::JobState>& states, int limit,
+                                            const absl::optional<std::string>& owner =
+                                                absl::nullopt) const;
   absl::StatusOr<v1::Job> Cancel(const std::string& id);
   absl::StatusOr<v1::Job> Resume(const std::string& id);
 

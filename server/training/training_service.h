@@ -2,6 +2,10 @@
 // SetManager every call answers UNAVAILABLE (the model is loading, or
 // training is disabled: the server runs without --state-dir).
 //
+// Every method needs the role train (call_auth.h). A job records the key
+// that submitted it; a caller without admin sees and acts on its own jobs
+// only: another's job answers NOT_FOUND, as a missing one does.
+//
 // Threading: handlers run on gRPC's thread pool, all at once; WatchJob
 // holds one of those threads for as long as the client watches.
 #ifndef LLM2VEC_SERVER_TRAINING_TRAINING_SERVICE_H_
@@ -10,6 +14,7 @@
 #include <atomic>
 
 #include "llm2vec/v1/training.grpc.pb.h"
+#include "server/auth/authenticator.h"
 #include "server/http/metrics.h"
 #include "server/training/training_manager.h"
 
@@ -17,8 +22,8 @@ namespace llm2vec {
 
 class TrainingService final : public v1::TrainingService::Service {
  public:
-  // `metrics` (may be null) must outlive the service.
-  explicit TrainingService(Metrics* metrics) : metrics_(metrics) {}
+  // `metrics` and `auth` (null: everyone is admin) must outlive the service.
+  TrainingService(Metrics* metrics, const Authenticator* auth) : metrics_(metrics), auth_(auth) {}
   // `manager` must outlive the service (null: not available).
   void SetManager(TrainingManager* manager) { manager_.store(manager); }
   // Ends running WatchJob streams (at shutdown).
@@ -41,10 +46,14 @@ class TrainingService final : public v1::TrainingService::Service {
  private:
   // The manager, or UNAVAILABLE.
   absl::StatusOr<TrainingManager*> manager() const;
+  // The job `id` when `caller` may see it; NOT_FOUND otherwise.
+  absl::StatusOr<v1::Job> VisibleJob(TrainingManager* manager, const Caller& caller,
+                                     const std::string& id) const;
 
   std::atomic<TrainingManager*> manager_{nullptr};
   std::atomic<bool> stopping_{false};
   Metrics* metrics_;
+  const Authenticator* auth_;
 };
 
 }  // namespace llm2vec

@@ -67,7 +67,7 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_flags, absl::Duratio
     metrics_port_ = ports["metrics"].get<int>();
   }
   EmbeddingClient::Options options;
-  options.target = grpc_target();
+  options.connection.target = grpc_target();
   options.timeout = absl::Seconds(30);
   client_ = std::move(*EmbeddingClient::Connect(options));
 }
@@ -101,7 +101,7 @@ int ServerProcess::Signal(int sig, bool wait) {
 std::string ServerProcess::grpc_target() const { return absl::StrCat("127.0.0.1:", grpc_port_); }
 
 std::pair<int, std::string> Http(int port, const std::string& method, const std::string& path,
-                                 const std::string& body) {
+                                 const std::string& body, const std::string& headers) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -113,7 +113,7 @@ std::pair<int, std::string> Http(int port, const std::string& method, const std:
   }
   std::string request = absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: 127.0.0.1\r\n",
                                      "Connection: close\r\nContent-Type: application/json\r\n",
-                                     "Content-Length: ", body.size(), "\r\n\r\n", body);
+                                     headers, "Content-Length: ", body.size(), "\r\n\r\n", body);
   (void)!write(fd, request.data(), request.size());
   std::string response;
   char buf[65536];

@@ -57,8 +57,9 @@ class ServerProcess {
 };
 
 // Minimal HTTP/1.1 client over a loopback socket: returns (status, body).
+// `headers`: more header lines, each ending in "\r\n".
 std::pair<int, std::string> Http(int port, const std::string& method, const std::string& path,
-                                 const std::string& body = "");
+                                 const std::string& body = "", const std::string& headers = "");
 
 // Runs `command` in a shell, returning (exit code, stdout); stderr goes to
 // `err_file`. The exit code is -1 when the command did not exit normally.

@@ -1,4 +1,4 @@
-#include "model/hub/sha256.h"
+#include "common/sha256.h"
 
 #include <algorithm>
 

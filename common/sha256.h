@@ -1,9 +1,10 @@
 // SHA-256 (FIPS 180-4), fed in pieces: the hub cache names blobs without
-// an ETag by it, and a blob named by a sha256 is checked against it.
+// an ETag by it, and a blob named by a sha256 is checked against it; the
+// server's API key file holds keys by their SHA-256 (api_keys.h).
 //
 // Threading: a Sha256 is used by one thread at a time.
-#ifndef LLM2VEC_MODEL_HUB_SHA256_H_
-#define LLM2VEC_MODEL_HUB_SHA256_H_
+#ifndef LLM2VEC_COMMON_SHA256_H_
+#define LLM2VEC_COMMON_SHA256_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -122,4 +123,4 @@ bool IsSha256Hex(const std::string& s);
 
 }  // namespace llm2vec
 
-#endif  // LLM2VEC_MODEL_HUB_SHA256_H_
+#endif  // LLM2VEC_COMMON_SHA256_H_
