@@ -30,18 +30,28 @@ struct ServerConnection {
   std::string target = "127.0.0.1:50051";
   // Sent as "authorization: Bearer KEY" with every call; "" sends none.
   std::string api_key;
+  // TLS: on when `tls` or any file is given. `tls_ca`: PEM CAs that sign
+  // the server's certificate ("" : gRPC's default roots); `tls_cert` and
+  // `tls_key`: this client's certificate for a server that asks for one
+  // (mutual TLS).
+  bool tls = false;
+  std::string tls_ca, tls_cert, tls_key;
+
+  bool uses_tls() const { return tls || !tls_ca.empty() || !tls_cert.empty() || !tls_key.empty(); }
 };
 
-// A channel to `connection.target` with `args`; INVALID_ARGUMENT when the
-// target is empty.
+// A channel to `connection.target` with `args`, over TLS when configured;
+// INVALID_ARGUMENT when the target is empty or a TLS file cannot be read
+// (naming the flag and file).
 absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const ServerConnection& connection,
                                                            const grpc::ChannelArguments& args);
 // Sets the deadline (now + `timeout`; absl::InfiniteDuration(): none) and
 // the API key of a call.
 void PrepareCall(const ServerConnection& connection, absl::Duration timeout,
                  grpc::ClientContext* context);
-// --server HOST:PORT (`server_help` says what it is for) and --api-key KEY
-// (also $LLM2VEC_API_KEY when the flag set reads the environment).
+// --server HOST:PORT (`server_help` says what it is for), --api-key KEY
+// (also $LLM2VEC_API_KEY when the flag set reads the environment), --tls,
+// --tls-ca, --tls-cert and --tls-key.
 void RegisterConnectionFlags(FlagSet& flags, ServerConnection* connection,
                              const std::string& server_help);
 

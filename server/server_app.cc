@@ -3,6 +3,9 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
 #include <signal.h>
 
 #include <cstdio>
@@ -29,6 +32,7 @@
 #include "server/auth/authenticator.h"
 #include "server/http/http_server.h"
 #include "server/http/metrics.h"
+#include "server/http/tls.h"
 #include "server/scheduler/clock.h"
 #include "server/service/embedding_engine.h"
 #include "server/service/embedding_service.h"
@@ -55,6 +59,7 @@ struct ServerFlags {
   std::vector<std::string> merge_adapters, adapters;
   std::string host = "127.0.0.1";
   std::string api_keys;
+  std::string tls_cert, tls_key, tls_client_ca;
   bool allow_unauthenticated = false;
   int64_t port = 50051, http_port = 8080, metrics_port = 9090;
   std::string device = "cpu", dtype = "float32";
@@ -78,6 +83,30 @@ struct ServerFlags {
 bool IsLoopbackHost(const std::string& host) {
   return host == "localhost" || host == "::1" || host == "[::1]" ||
          absl::StartsWith(host, "127.");
+}
+
+// gRPC's credentials: plain, or TLS from files that gRPC re-reads when they
+// change (a rotated Kubernetes Secret is picked up without a restart).
+std::shared_ptr<grpc::ServerCredentials> GrpcCredentials(const TlsFiles& files) {
+  if (!files.enabled()) return grpc::InsecureServerCredentials();
+  constexpr unsigned kRefreshSeconds = 5;
+  std::shared_ptr<grpc::experimental::CertificateProviderInterface> provider;
+  if (files.client_ca.empty()) {
+    provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        files.key, files.cert, kRefreshSeconds);
+  } else {
+    provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        files.key, files.cert, files.client_ca, kRefreshSeconds);
+  }
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (files.client_ca.empty()) {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  } else {
+    options.watch_root_certs();
+    options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  }
+  return grpc::experimental::TlsServerCredentials(options);
 }
 
 // $XDG_STATE_HOME/llm2vec, else ~/.local/state/llm2vec, else "".
@@ -116,9 +145,18 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
                "API key file (lines of NAME ROLES SHA256; `llm2vec api-key` makes them): "
                "every call but health then needs 'authorization: Bearer KEY' with the role "
                "it needs (embed, train, admin). Re-read on SIGHUP");
+  flags.String("tls-cert", &f.tls_cert, "FILE",
+               "PEM certificate chain: gRPC and HTTP speak TLS (1.2+) with it and --tls-key; "
+               "gRPC re-reads changed files within 5 s, HTTP on SIGHUP. Metrics stay plain "
+               "HTTP on their own port");
+  flags.String("tls-key", &f.tls_key, "FILE", "PEM private key of --tls-cert (unencrypted)");
+  flags.String("tls-client-ca", &f.tls_client_ca, "FILE",
+               "PEM CA certificates: clients must present a certificate one of them signed "
+               "(mutual TLS)");
   flags.Bool("allow-unauthenticated", &f.allow_unauthenticated,
-             "listen on a non-loopback --host without --api-keys: anyone who reaches the "
-             "ports may embed, train and load adapters (put it behind a network policy)");
+             "listen on a non-loopback --host with neither --api-keys nor --tls-client-ca: "
+             "anyone who reaches the ports may embed, train and load adapters (put it behind "
+             "a network policy)");
   flags.Int("port", &f.port, "PORT", "gRPC port (0 picks a free one)", 0, 65535);
   flags.Int("http-port", &f.http_port, "PORT", "HTTP port for /v1/embeddings and /health (-1 disables)", -1, 65535);
   flags.Int("metrics-port", &f.metrics_port, "PORT", "Prometheus /metrics port (-1 disables)", -1, 65535);
@@ -195,13 +233,16 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
     if (!loaded.ok()) return Fail(absl::StrCat("--api-keys: ", loaded.status().message()));
     auth = std::move(*loaded);
   }
-  if (!IsLoopbackHost(f.host) && !auth->enabled()) {
+  const TlsFiles tls_files{f.tls_cert, f.tls_key, f.tls_client_ca};
+  if (absl::Status s = CheckTlsFiles(tls_files); !s.ok()) return Fail(std::string(s.message()));
+  const bool mutual_tls = !f.tls_client_ca.empty();
+  if (!IsLoopbackHost(f.host) && !auth->enabled() && !mutual_tls) {
     if (!f.allow_unauthenticated) {
       return Fail(absl::StrCat(
           "--host ", f.host, " accepts connections from other machines, and this server has "
-          "no --api-keys: anyone who reaches it could embed, train jobs and load adapters. "
-          "Give it --api-keys FILE, listen on 127.0.0.1, or pass --allow-unauthenticated "
-          "behind a network policy"));
+          "neither --api-keys nor --tls-client-ca: anyone who reaches it could embed, train "
+          "jobs and load adapters. Give it --api-keys FILE (and --tls-cert/--tls-key), listen "
+          "on 127.0.0.1, or pass --allow-unauthenticated behind a network policy"));
     }
     std::cerr << "llm2vec-server: WARNING: listening on " << f.host
               << " without authentication (--allow-unauthenticated)" << std::endl;
@@ -233,6 +274,12 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   // UNAVAILABLE) until the model is loaded and warm.
   std::atomic<EmbeddingEngine*> engine_ptr{nullptr};
   std::atomic<bool> serving{false};
+  std::unique_ptr<HttpTls> http_tls;
+  if (tls_files.enabled()) {
+    auto created = HttpTls::Create(tls_files);
+    if (!created.ok()) return Fail(std::string(created.status().message()));
+    http_tls = std::move(*created);
+  }
   std::unique_ptr<HttpServer> http;
   if (f.http_port >= 0) {
     HttpServer::Options http_options;
@@ -240,6 +287,7 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
     http_options.port = static_cast<int>(f.http_port);
     http_options.metrics = metrics.get();
     if (auth->enabled()) http_options.auth = auth.get();
+    http_options.tls = http_tls.get();
     Metrics* m = metrics.get();
     auto started = HttpServer::Start(
         http_options,
@@ -290,7 +338,7 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   TrainingService training_service(metrics.get(), call_auth);
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(absl::StrCat(f.host, ":", f.port), grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(absl::StrCat(f.host, ":", f.port), GrpcCredentials(tls_files),
                            &grpc_port);
   builder.RegisterService(&service);
   builder.RegisterService(&training_service);
@@ -438,17 +486,30 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
     } while (!stop_refresh.WaitForNotificationWithTimeout(absl::Seconds(5)));
   });
 
-  // SIGHUP re-reads the key file; SIGTERM and SIGINT stop.
+  // SIGHUP re-reads the key file and the HTTP certificates; SIGTERM and
+  // SIGINT stop.
   int signal_number = 0;
   while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
-    if (!auth->enabled()) {
-      std::cerr << "llm2vec-server: SIGHUP: nothing to reload (no --api-keys)" << std::endl;
-    } else if (absl::Status s = auth->Reload(); !s.ok()) {
-      std::cerr << "llm2vec-server: SIGHUP: keeping the previous API keys: " << s.message()
+    if (!auth->enabled() && http_tls == nullptr) {
+      std::cerr << "llm2vec-server: SIGHUP: nothing to reload (no --api-keys, no --tls-cert)"
                 << std::endl;
-    } else {
-      std::cerr << "llm2vec-server: SIGHUP: reloaded the API keys from " << f.api_keys
-                << std::endl;
+    }
+    if (auth->enabled()) {
+      if (absl::Status s = auth->Reload(); !s.ok()) {
+        std::cerr << "llm2vec-server: SIGHUP: keeping the previous API keys: " << s.message()
+                  << std::endl;
+      } else {
+        std::cerr << "llm2vec-server: SIGHUP: reloaded the API keys from " << f.api_keys
+                  << std::endl;
+      }
+    }
+    if (http_tls != nullptr) {
+      if (absl::Status s = http_tls->Reload(); !s.ok()) {
+        std::cerr << "llm2vec-server: SIGHUP: keeping the previous HTTP certificate: "
+                  << s.message() << std::endl;
+      } else {
+        std::cerr << "llm2vec-server: SIGHUP: reloaded the HTTP certificate" << std::endl;
+      }
     }
   }
   stop_refresh.Notify();

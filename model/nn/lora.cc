@@ -3,12 +3,14 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
-#include <regex>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_join.h"
 #include "common/mapped_file.h"
 #include "model/formats/safetensors.h"
@@ -76,17 +78,42 @@ absl::StatusOr<LoraConfig> LoadLoraConfig(const std::string& path) {
 }
 
 std::optional<PeftTensorName> ParsePeftTensorName(const std::string& name) {
-  static const std::regex kPattern(
-      R"(^(?:base_model\.model\.)?(?:model\.)?layers\.(\d+)\.(?:self_attn|mlp)\.)"
-      R"(([a-z_]+)\.lora_([AB])(?:\.[A-Za-z0-9_]+)?\.weight$)");
-  std::smatch m;
-  if (!std::regex_match(name, m, kPattern)) return std::nullopt;
-  auto proj = ProjectionFromName(m[2].str());
+  // [base_model.model.][model.]layers.<N>.(self_attn|mlp).<proj>.lora_(A|B)[.<adapter>].weight,
+  // matched by hand: names come from the file (no std::regex, whose
+  // recursion a long name can exhaust; no std::stoi, which throws).
+  absl::string_view s = name;
+  absl::ConsumePrefix(&s, "base_model.model.");
+  absl::ConsumePrefix(&s, "model.");
+  if (!absl::ConsumePrefix(&s, "layers.")) return std::nullopt;
+  const size_t digits = s.find_first_not_of("0123456789");
+  int layer = 0;
+  if (digits == 0 || digits == absl::string_view::npos || digits > 6 ||
+      !absl::SimpleAtoi(s.substr(0, digits), &layer)) {
+    return std::nullopt;
+  }
+  s.remove_prefix(digits);
+  if (!absl::ConsumePrefix(&s, ".self_attn.") && !absl::ConsumePrefix(&s, ".mlp.")) {
+    return std::nullopt;
+  }
+  const size_t lora = s.find(".lora_");
+  if (lora == 0 || lora == absl::string_view::npos) return std::nullopt;
+  auto proj = ProjectionFromName(std::string(s.substr(0, lora)));
   if (!proj) return std::nullopt;
+  s.remove_prefix(lora + 6);
+  if (s.empty() || (s.front() != 'A' && s.front() != 'B')) return std::nullopt;
+  const bool is_b = s.front() == 'B';
+  s.remove_prefix(1);
+  if (!absl::ConsumeSuffix(&s, ".weight")) return std::nullopt;
+  if (!s.empty()) {  // ".<adapter name>"
+    if (!absl::ConsumePrefix(&s, ".") || s.empty()) return std::nullopt;
+    for (char c : s) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_') return std::nullopt;
+    }
+  }
   PeftTensorName out;
-  out.layer = std::stoi(m[1].str());
+  out.layer = layer;
   out.projection = *proj;
-  out.is_b = m[3].str() == "B";
+  out.is_b = is_b;
   return out;
 }
 

@@ -3,12 +3,12 @@
 #include <ATen/ATen.h>
 
 #include <chrono>
-#include <regex>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/mapped_file.h"
 #include "model/formats/gguf.h"
 #include "model/formats/model_config.h"
@@ -158,12 +158,15 @@ std::string HfNameOfGgufTensor(const std::string& g) {
       {"ffn_down.weight", "mlp.down_proj.weight"},
   };
   if (auto it = kTop.find(g); it != kTop.end()) return it->second;
-  static const std::regex kBlk(R"(^blk\.(\d+)\.(.+)$)");
-  std::smatch m;
-  if (std::regex_match(g, m, kBlk)) {
-    if (auto it = kBlock.find(m[2].str()); it != kBlock.end()) {
-      return absl::StrCat("model.layers.", m[1].str(), ".", it->second);
-    }
+  // "blk.<digits>.<rest>" (names come from the file: matched by hand, not
+  // with std::regex, whose recursion a long name can exhaust).
+  absl::string_view rest = g;
+  if (!absl::ConsumePrefix(&rest, "blk.")) return "";
+  const size_t digits = rest.find_first_not_of("0123456789");
+  if (digits == 0 || digits == absl::string_view::npos || rest[digits] != '.') return "";
+  const absl::string_view layer = rest.substr(0, digits);
+  if (auto it = kBlock.find(std::string(rest.substr(digits + 1))); it != kBlock.end()) {
+    return absl::StrCat("model.layers.", layer, ".", it->second);
   }
   return "";
 }

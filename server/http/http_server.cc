@@ -24,6 +24,9 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 
+// civetweb_libssl/libssl_shim.cc: civetweb's "libssl.so" (see there why).
+extern "C" int llm2vec_civetweb_libssl_shim();
+
 namespace llm2vec {
 
 using nlohmann::json;
@@ -343,9 +346,12 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& opt
   // listens on all IPv4 addresses.
   const std::string& host = options.host;
   const bool ipv6 = host.find(':') != std::string::npos && host.front() != '[';
+  // A port ending in "s" speaks TLS.
+  const char* tls_suffix = options.tls != nullptr ? "s" : "";
   const std::string listen =
-      host.empty() ? absl::StrCat(options.port)
-                   : absl::StrCat(ipv6 ? "[" : "", host, ipv6 ? "]" : "", ":", options.port);
+      host.empty() ? absl::StrCat(options.port, tls_suffix)
+                   : absl::StrCat(ipv6 ? "[" : "", host, ipv6 ? "]" : "", ":", options.port,
+                                  tls_suffix);
   const std::string threads = absl::StrCat(options.threads);
   const char* config[] = {"listening_ports",   listen.c_str(),
                           "num_threads",       threads.c_str(),
@@ -357,9 +363,30 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& opt
                           nullptr};
   mg_callbacks callbacks;
   std::memset(&callbacks, 0, sizeof(callbacks));
+  if (options.tls != nullptr) {
+    // civetweb loads OpenSSL (libssl.so) only when asked to before its
+    // first server starts; without it, a handshake calls a null function.
+    // Debian's civetweb 1.15 answers the first mg_init_library call of a
+    // process with 0 even when OpenSSL loaded; a second call reports the
+    // real state (and retries loading it if it had failed).
+    if (llm2vec_civetweb_libssl_shim() != 1) return absl::InternalError("libssl shim missing");
+    static const unsigned features = [] {
+      const unsigned first = mg_init_library(MG_FEATURES_TLS);
+      return (first & MG_FEATURES_TLS) != 0 ? first : mg_init_library(MG_FEATURES_TLS);
+    }();
+    if ((features & MG_FEATURES_TLS) == 0) {
+      return absl::UnavailableError(
+          "cannot serve HTTPS: civetweb could not load OpenSSL (libssl.so; Debian: libssl-dev)");
+    }
+    // Our callback sets up the context (certificates per handshake, so
+    // that SIGHUP can replace them); civetweb loads no files itself.
+    callbacks.init_ssl = [](void* ssl_ctx, void* user_data) {
+      return static_cast<HttpTls*>(user_data)->ConfigureContext(ssl_ctx);
+    };
+  }
   mg_init_data init;
   init.callbacks = &callbacks;
-  init.user_data = nullptr;
+  init.user_data = options.tls;
   init.configuration_options = config;
   unsigned error_code = 0;
   char error_text[256] = "";

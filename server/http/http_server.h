@@ -45,6 +45,7 @@
 #include "absl/status/statusor.h"
 #include "server/auth/authenticator.h"
 #include "server/http/metrics.h"
+#include "server/http/tls.h"
 
 struct mg_connection;
 struct mg_context;
@@ -107,6 +108,9 @@ class HttpServer {
     // Who may call (every route but /health needs the role embed); null:
     // everyone. Not owned, must outlive the server.
     const Authenticator* auth = nullptr;
+    // HTTPS with these certificates (tls.h); null: plain HTTP. Not owned,
+    // must outlive the server.
+    HttpTls* tls = nullptr;
   };
 
   // The method label of /v1/embeddings calls in Metrics::RequestDone.

@@ -40,6 +40,18 @@ TEST(PeftNameTest, ParsesPeftTensorNames) {
   EXPECT_FALSE(ParsePeftTensorName("base_model.model.model.embed_tokens.weight").has_value());
   EXPECT_FALSE(ParsePeftTensorName("base_model.model.model.layers.0.self_attn.rotary.lora_A.weight")
                    .has_value());
+  // Hostile names from a file: huge layer numbers, odd suffixes, long names.
+  for (const std::string& bad :
+       {std::string("base_model.model.layers.99999999999999999999.mlp.up_proj.lora_A.weight"),
+        std::string("base_model.model.layers..mlp.up_proj.lora_A.weight"),
+        std::string("base_model.model.layers.1.mlp.up_proj.lora_C.weight"),
+        std::string("base_model.model.layers.1.mlp.up_proj.lora_A.weight.x"),
+        std::string("base_model.model.layers.1.mlp.up_proj.lora_A..weight"),
+        std::string("base_model.model.layers.1.mlp.up_proj.lora_A.a-b.weight"),
+        std::string("base_model.model.layers.1.attn.up_proj.lora_A.weight"),
+        "base_model.model.layers.1.mlp." + std::string(1 << 20, 'a') + ".lora_A.weight"}) {
+    EXPECT_FALSE(ParsePeftTensorName(bad).has_value()) << bad.substr(0, 80);
+  }
 }
 
 // Writes a PEFT adapter for stories260K with seeded A and B on the given

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <string>
 #include <vector>
@@ -152,6 +153,50 @@ TEST_F(JobStoreTest, ASyncedUpdateIsStoredLikeAnyOther) {
   v1::Job missing = job;
   missing.set_id("job-99");
   EXPECT_TRUE(absl::IsNotFound((*store)->Update(missing, JobStore::Durability::kSynced)));
+}
+
+TEST_F(JobStoreTest, ListsOneOwnersJobsAndGivesOldDatabasesTheOwnerColumn) {
+  // A database from before jobs had owners: its jobs table has no column.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(this->db().c_str(), &db), SQLITE_OK);
+    v1::Job old = NewJob(v1::JOB_STATE_SUCCEEDED, "old");
+    old.set_id("job-1");
+    const std::string blob = old.SerializeAsString();
+    sqlite3_stmt* stmt = nullptr;
+    ASSERT_EQ(sqlite3_exec(db,
+                           "CREATE TABLE jobs (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT "
+                           "NOT NULL UNIQUE, state INTEGER NOT NULL, job BLOB NOT NULL)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO jobs (id, state, job) VALUES ('job-1', 3, ?)",
+                                 -1, &stmt, nullptr),
+              SQLITE_OK);
+    sqlite3_bind_blob(stmt, 1, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
+    ASSERT_EQ(sqlite3_step(stmt), SQLITE_DONE);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+  }
+  auto store = JobStore::Open(db());
+  ASSERT_TRUE(store.ok()) << store.status();
+  for (const char* owner : {"alice", "bob", "alice"}) {
+    v1::Job job = NewJob(v1::JOB_STATE_QUEUED, owner);
+    job.set_owner(owner);
+    ASSERT_TRUE((*store)->Insert(&job).ok());
+  }
+  auto ids = [](const absl::StatusOr<std::vector<v1::Job>>& jobs) {
+    std::vector<std::string> out;
+    for (const v1::Job& j : *jobs) out.push_back(j.id());
+    return absl::StrJoin(out, ",");
+  };
+  EXPECT_EQ(ids((*store)->List({}, 10, std::string("alice"))), "job-4,job-2");
+  EXPECT_EQ(ids((*store)->List({}, 10, std::string("bob"))), "job-3");
+  // The old job belongs to "" (the server had no keys then).
+  EXPECT_EQ(ids((*store)->List({}, 10, std::string(""))), "job-1");
+  EXPECT_EQ(ids((*store)->List({}, 10)), "job-4,job-3,job-2,job-1");
+  EXPECT_EQ(ids((*store)->List({v1::JOB_STATE_QUEUED}, 1, std::string("alice"))), "job-4");
+  // An owner is data, never SQL.
+  EXPECT_EQ(ids((*store)->List({}, 10, std::string("' OR 1=1 --"))), "");
 }
 
 }  // namespace
