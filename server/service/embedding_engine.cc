@@ -158,8 +158,8 @@ absl::Status EmbeddingEngine::RunInputs(
   // Validate the request as a whole.
   if (inputs.empty()) return absl::InvalidArgumentError("inputs is empty");
   if (inputs.size() > options_.max_inputs_per_request) {
-    return absl::InvalidArgumentError(absl::StrCat("request has ", inputs.size(),
-                                                   " inputs; max_inputs_per_request is ",
+    return absl::InvalidArgumentError(absl::StrCat("inputs has ", inputs.size(),
+                                                   " entries; max_inputs_per_request is ",
                                                    options_.max_inputs_per_request));
   }
   if (absl::Status s = CheckInputBytes(inputs); !s.ok()) return s;
@@ -167,7 +167,9 @@ absl::Status EmbeddingEngine::RunInputs(
   auto settings = EmbedSettingsFromProto(options, info.default_pooling, info.hidden_size);
   if (!settings.ok()) return settings.status();
   if (!settings->adapter.empty()) {
-    if (absl::Status s = adapters_.CheckLoaded(settings->adapter); !s.ok()) return s;
+    if (absl::Status s = adapters_.CheckLoaded(settings->adapter); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("options.", s.message()));
+    }
   }
   // A full queue refuses before any tokenizing: under overload the
   // refusals must stay cheap. (Schedule re-checks exactly, with tokens.)
@@ -189,12 +191,12 @@ absl::Status EmbeddingEngine::RunInputs(
                                       max_input_tokens_, settings->truncation);
     if (!prepared.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "input ", i, " ", prepared.status().message(),
+          "inputs[", i, "] ", prepared.status().message(),
           settings->truncation == Truncation::kNone ? " (max_input_tokens; set truncate)" : ""));
     }
     if (prepared->pooled <= 0 && settings->pooling != PoolingMode::kBosToken) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "input ", i, " has no text tokens to pool (empty text?) with ",
+          "inputs[", i, "] has no text tokens to pool (empty text?) with ",
           PoolingModeName(settings->pooling), " pooling"));
     }
     auto task = std::make_unique<EmbedTask>();
@@ -264,7 +266,7 @@ absl::Status EmbeddingEngine::RunInputs(
     Embedding& e = request->results[i];
     if (!AllFinite(e.values)) {
       return absl::InternalError(absl::StrCat(
-          "input ", i, ": the model produced a non-finite embedding value (NaN or infinity)"));
+          "inputs[", i, "]: the model produced a non-finite embedding value (NaN or infinity)"));
     }
     TruncateAndNormalize(&e.values, settings->dimensions, settings->normalize);
   }
@@ -352,7 +354,7 @@ absl::Status EmbeddingEngine::CheckInputBytes(
     const int64_t bytes =
         static_cast<int64_t>(inputs[i].text().size() + inputs[i].instruction().size());
     if (bytes > options_.max_input_bytes) {
-      return absl::InvalidArgumentError(absl::StrCat("input ", i, " is ", bytes,
+      return absl::InvalidArgumentError(absl::StrCat("inputs[", i, "] is ", bytes,
                                                      " bytes; max_input_bytes is ",
                                                      options_.max_input_bytes));
     }
@@ -362,6 +364,12 @@ absl::Status EmbeddingEngine::CheckInputBytes(
 
 absl::StatusOr<v1::EmbedResponse> EmbeddingEngine::Embed(const v1::EmbedRequest& request,
                                                          const CallContext& call) {
+  // Echoed back: bounded like every other field.
+  constexpr size_t kMaxRequestIdBytes = 256;
+  if (request.request_id().size() > kMaxRequestIdBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("request_id is ", request.request_id().size(),
+                                                   " bytes; at most ", kMaxRequestIdBytes));
+  }
   std::vector<Embedding> embeddings;
   v1::EmbedResponse response;
   if (auto s = RunInputs(request.inputs(), request.options(), call, &embeddings,
@@ -395,19 +403,31 @@ absl::StatusOr<v1::TokenizeResponse> EmbeddingEngine::Tokenize(
     const v1::TokenizeRequest& request) const {
   if (request.inputs().empty()) return absl::InvalidArgumentError("inputs is empty");
   if (request.inputs_size() > options_.max_inputs_per_request) {
-    return absl::InvalidArgumentError(absl::StrCat("request has ", request.inputs_size(),
-                                                   " inputs; max_inputs_per_request is ",
+    return absl::InvalidArgumentError(absl::StrCat("inputs has ", request.inputs_size(),
+                                                   " entries; max_inputs_per_request is ",
                                                    options_.max_inputs_per_request));
   }
   if (absl::Status s = CheckInputBytes(request.inputs()); !s.ok()) return s;
   v1::TokenizeResponse response;
-  for (const v1::EmbedInput& in : request.inputs()) {
+  // The answer holds a string per token: at most as many tokens as may
+  // wait in the queue (what one Embed call could ask of the server).
+  const int64_t max_tokens = options_.worker.queue.max_queue_tokens;
+  int64_t total = 0;
+  for (int i = 0; i < request.inputs_size(); ++i) {
+    const v1::EmbedInput& in = request.inputs(i);
     // What the model sees: "{instruction} {text}", as Prepare builds it.
     const std::string full = ModelText({in.text(), in.instruction()});
-    auto* tokens = response.add_tokens();
-    for (const Backend::Token& t : backend_->Tokenize(full, request.add_special_tokens())) {
-      tokens->add_ids(t.id);
-      tokens->add_pieces(t.piece);
+    std::vector<Backend::Token> tokens = backend_->Tokenize(full, request.add_special_tokens());
+    total += static_cast<int64_t>(tokens.size());
+    if (total > max_tokens) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "inputs[0..", i, "] come to ", total, " tokens; a Tokenize call returns at most ",
+          max_tokens, " (max_queue_tokens)"));
+    }
+    auto* out = response.add_tokens();
+    for (const Backend::Token& t : tokens) {
+      out->add_ids(t.id);
+      out->add_pieces(t.piece);
     }
   }
   return response;

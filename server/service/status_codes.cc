@@ -20,7 +20,18 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
     case absl::StatusCode::kUnauthenticated: code = grpc::StatusCode::UNAUTHENTICATED; break;
     default: code = grpc::StatusCode::INTERNAL; break;
   }
-  return grpc::Status(code, std::string(status.message()));
+  // Messages travel in a trailer, which clients cap (8 KiB by default):
+  // one that echoes a huge client value is cut, at a UTF-8 boundary.
+  constexpr size_t kMaxMessageBytes = 2048;
+  std::string message(status.message());
+  if (message.size() > kMaxMessageBytes) {
+    size_t cut = kMaxMessageBytes;
+    while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+    const size_t dropped = message.size() - cut;
+    message.resize(cut);
+    message += "... (" + std::to_string(dropped) + " more bytes)";
+  }
+  return grpc::Status(code, std::move(message));
 }
 
 const char* CodeName(grpc::StatusCode code) {

@@ -12,7 +12,8 @@
 //   Unauthenticated        -> UNAUTHENTICATED     no API key, or an unknown one
 //   Cancelled              -> CANCELLED           the client went away
 //   anything else          -> INTERNAL
-// The message is passed through unchanged: it already names the value.
+// The message is passed through unchanged (it already names the value),
+// cut to 2 KiB when it echoes a huge client value.
 #ifndef LLM2VEC_SERVER_SERVICE_STATUS_CODES_H_
 #define LLM2VEC_SERVER_SERVICE_STATUS_CODES_H_
 

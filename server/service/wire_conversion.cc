@@ -89,10 +89,11 @@ absl::StatusOr<google::protobuf::RepeatedPtrField<v1::EmbedInput>> SimilarityInp
     const v1::SimilarityRequest& request) {
   const bool has_query = request.has_query();
   if (has_query == (request.pairs_size() > 0)) {
-    return absl::InvalidArgumentError("give either pairs, or a query with candidates");
+    return absl::InvalidArgumentError(
+        "pairs, query: give either pairs, or a query with candidates (not both)");
   }
   if (has_query && request.candidates().empty()) {
-    return absl::InvalidArgumentError("query given without candidates");
+    return absl::InvalidArgumentError("candidates is empty: a query needs candidates");
   }
   google::protobuf::RepeatedPtrField<v1::EmbedInput> inputs;
   if (has_query) {

@@ -28,6 +28,12 @@ absl::StatusOr<TrainingManager*> TrainingService::manager() const {
 absl::StatusOr<v1::Job> TrainingService::VisibleJob(TrainingManager* manager,
                                                     const Caller& caller,
                                                     const std::string& id) const {
+  // Ids are "job-<n>": a longer one names no job (and is not echoed whole).
+  constexpr size_t kMaxIdBytes = 64;
+  if (id.size() > kMaxIdBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("id is ", id.size(), " bytes; job ids are at most ", kMaxIdBytes));
+  }
   auto job = manager->Get(id);
   if (!job.ok() || caller.admin() || job->owner() == caller.name) return job;
   // The same answer as for a job that does not exist.

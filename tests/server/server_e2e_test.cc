@@ -216,7 +216,7 @@ TEST(ServerE2eTest, StatusCodesFollowTheTable) {
   long_text.mutable_options()->set_truncate(v1::TRUNCATE_NONE);
   auto refused = server.client().Embed(long_text);
   ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(std::string(refused.status().message()).find("input 1"), std::string::npos)
+  EXPECT_NE(std::string(refused.status().message()).find("inputs[1]"), std::string::npos)
       << refused.status();
   EXPECT_NE(std::string(refused.status().message()).find("16"), std::string::npos);
   long_text.mutable_options()->set_truncate(v1::TRUNCATE_END);

@@ -274,7 +274,7 @@ TEST(EmbeddingEngineTest, BadRequestsNameTheFieldAndNeverReachTheDevice) {
   };
   expect(Request({}), absl::StatusCode::kInvalidArgument, "inputs is empty");
   expect(Request({"a", "b", "c"}), absl::StatusCode::kInvalidArgument,
-         "request has 3 inputs; max_inputs_per_request is 2");
+         "inputs has 3 entries; max_inputs_per_request is 2");
   v1::EmbedRequest bad = Request({"a"});
   bad.mutable_options()->set_pooling(static_cast<v1::Pooling>(99));
   expect(bad, absl::StatusCode::kInvalidArgument, "options.pooling 99 is not a known value");
@@ -292,17 +292,20 @@ TEST(EmbeddingEngineTest, BadRequestsNameTheFieldAndNeverReachTheDevice) {
   expect(bad, absl::StatusCode::kInvalidArgument, "options.dimensions 5 exceeds the embedding size 4");
   bad = Request({"a"});
   bad.mutable_options()->set_adapter("x");
-  expect(bad, absl::StatusCode::kNotFound, "adapter 'x' is not loaded (loaded: none)");
-  expect(Request({"a", "  "}), absl::StatusCode::kInvalidArgument, "input 1 has no tokens");
+  expect(bad, absl::StatusCode::kNotFound, "options.adapter 'x' is not loaded (loaded: none)");
+  expect(Request({"a", "  "}), absl::StatusCode::kInvalidArgument, "inputs[1] has no tokens");
   expect(Request({"a b c d e f g h i"}), absl::StatusCode::kInvalidArgument,
-         "input 0 has 10 tokens; the limit is 8 (max_input_tokens; set truncate)");
+         "inputs[0] has 10 tokens; the limit is 8 (max_input_tokens; set truncate)");
   // Bytes are checked before tokenizing, for Embed and Tokenize alike.
   expect(Request({"a", std::string(40, 'b')}), absl::StatusCode::kInvalidArgument,
-         "input 1 is 40 bytes; max_input_bytes is 32");
+         "inputs[1] is 40 bytes; max_input_bytes is 32");
   v1::TokenizeRequest tokenize;
   tokenize.add_inputs()->set_text(std::string(40, 'b'));
   EXPECT_EQ(h.engine->Tokenize(tokenize).status().message(),
-            "input 0 is 40 bytes; max_input_bytes is 32");
+            "inputs[0] is 40 bytes; max_input_bytes is 32");
+  bad = Request({"a"});
+  bad.set_request_id(std::string(257, 'r'));
+  expect(bad, absl::StatusCode::kInvalidArgument, "request_id is 257 bytes; at most 256");
   EXPECT_EQ(h.backend->batches, 0);
   // With truncation the same input runs, cut to the limit.
   v1::EmbedRequest cut = Request({"a b c d e f g h i"});
@@ -470,7 +473,7 @@ TEST(EmbeddingEngineTest, ADeviceErrorFailsItsRequestAndTheEngineServesOn) {
   nan.mutable_options()->set_encoding(v1::ENCODING_INT8);
   s = h.engine->Embed(nan, h.Call()).status();
   EXPECT_TRUE(absl::IsInternal(s)) << s;
-  EXPECT_TRUE(absl::StrContains(s.message(), "input 1: the model produced a non-finite")) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "inputs[1]: the model produced a non-finite")) << s;
   s = h.engine->RunOnDevice([]() -> absl::Status { throw std::bad_alloc(); });
   EXPECT_TRUE(absl::IsResourceExhausted(s)) << s;
   EXPECT_TRUE(h.engine->Embed(Request({"fine"}), h.Call()).ok());
@@ -508,6 +511,24 @@ TEST(EmbeddingEngineTest, DeviceWorkRunsOnTheWorkerAndNoCallerHangsAtShutdown) {
   EXPECT_TRUE(queued_work.ok() || absl::IsUnavailable(queued_work)) << queued_work;
   absl::Status after = h.engine->RunOnDevice([] { return absl::OkStatus(); });
   EXPECT_TRUE(absl::IsUnavailable(after)) << after;
+}
+
+TEST(EmbeddingEngineTest, TokenizeAnswersAtMostAQueuesWorthOfTokens) {
+  EmbeddingEngine::Options options;
+  options.worker.queue.max_queue_tokens = 6;
+  options.worker.queue.max_batch_tokens = 6;
+  options.max_input_tokens = 6;
+  Harness h(options);
+  v1::TokenizeRequest request;
+  request.set_add_special_tokens(true);
+  request.add_inputs()->set_text("a b");    // BOS + 2
+  request.add_inputs()->set_text("c d e");  // BOS + 3: 7 in all
+  auto refused = h.engine->Tokenize(request);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(),
+            "inputs[0..1] come to 7 tokens; a Tokenize call returns at most 6 (max_queue_tokens)");
+  request.mutable_inputs()->RemoveLast();
+  EXPECT_TRUE(h.engine->Tokenize(request).ok());
 }
 
 TEST(EmbeddingEngineTest, TokenizeShowsWhatTheModelSees) {

@@ -58,5 +58,16 @@ TEST(StatusCodesTest, FinishCallRecordsTheOutcome) {
             grpc::StatusCode::OK);
 }
 
+TEST(StatusCodesTest, AHugeMessageIsCutAtACharacterBoundary) {
+  // "x" and then 'é' (two bytes) 3000 times: byte 2048 is the second byte
+  // of a character, so the cut falls before it.
+  std::string text = "x";
+  for (int i = 0; i < 3000; ++i) text += "\xc3\xa9";
+  const grpc::Status s = ToGrpcStatus(absl::InvalidArgumentError(text));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(s.error_message(), text.substr(0, 2047) + "... (3954 more bytes)");
+  EXPECT_EQ(ToGrpcStatus(absl::InvalidArgumentError("short")).error_message(), "short");
+}
+
 }  // namespace
 }  // namespace llm2vec
