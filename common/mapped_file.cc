@@ -44,12 +44,21 @@ absl::StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& 
   return file;
 }
 
+std::unique_ptr<MappedFile> MappedFile::FromBytes(std::string bytes, std::string name) {
+  std::unique_ptr<MappedFile> file(new MappedFile());
+  file->path_ = std::move(name);
+  file->owned_ = std::move(bytes);
+  file->size_ = file->owned_.size();
+  file->data_ = reinterpret_cast<const uint8_t*>(file->owned_.data());
+  return file;
+}
+
 MappedFile::~MappedFile() {
-  if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+  if (data_ != nullptr && owned_.empty()) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 void MappedFile::DontNeed(size_t offset, size_t length) const {
-  if (data_ == nullptr || offset >= size_) return;
+  if (data_ == nullptr || offset >= size_ || !owned_.empty()) return;
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   size_t begin = (offset + page - 1) / page * page;  // only whole pages
   size_t end = std::min(size_, offset + length) / page * page;

@@ -18,6 +18,9 @@ class MappedFile {
  public:
   // Maps `path` read-only. An empty file maps to size() == 0.
   static absl::StatusOr<std::unique_ptr<MappedFile>> Open(const std::string& path);
+  // `bytes` held in memory as if mapped from a file named `name` (parsers
+  // read it the same way; fuzz targets and tests use it).
+  static std::unique_ptr<MappedFile> FromBytes(std::string bytes, std::string name);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -36,6 +39,8 @@ class MappedFile {
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  // FromBytes: the bytes (data_ points into it; nothing is mapped).
+  std::string owned_;
 };
 
 // Filesystem checks (following symbolic links).

@@ -286,6 +286,7 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
     http_options.host = f.host;
     http_options.port = static_cast<int>(f.http_port);
     http_options.metrics = metrics.get();
+    http_options.max_inputs = f.max_inputs_per_request;
     if (auth->enabled()) http_options.auth = auth.get();
     http_options.tls = http_tls.get();
     Metrics* m = metrics.get();

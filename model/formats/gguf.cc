@@ -185,6 +185,15 @@ absl::StatusOr<std::unique_ptr<GgufFile>> GgufFile::Open(const std::string& path
   return file;
 }
 
+absl::StatusOr<std::unique_ptr<GgufFile>> GgufFile::FromBytes(std::string bytes,
+                                                              const std::string& name) {
+  std::unique_ptr<GgufFile> file(new GgufFile());
+  file->path_ = name;
+  file->file_ = MappedFile::FromBytes(std::move(bytes), name);
+  if (auto s = file->Parse(); !s.ok()) return s;
+  return file;
+}
+
 absl::Status GgufFile::Parse() {
   Cursor c(path_, file_->data(), file_->size());
   uint32_t magic = 0;

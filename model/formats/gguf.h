@@ -48,6 +48,9 @@ class GgufFile {
   // Maps and parses `path`. Errors name the file and what is wrong
   // (bad magic, unsupported version, truncated header, data past the end).
   static absl::StatusOr<std::unique_ptr<GgufFile>> Open(const std::string& path);
+  // Parses `bytes` held in memory (`name` stands for the path in errors).
+  static absl::StatusOr<std::unique_ptr<GgufFile>> FromBytes(std::string bytes,
+                                                             const std::string& name);
 
   const std::string& path() const { return path_; }
   uint32_t version() const { return version_; }

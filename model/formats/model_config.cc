@@ -56,37 +56,65 @@ absl::StatusOr<ModelConfig> ParseHfConfig(const std::string& json_text, const st
     return absl::InvalidArgumentError(absl::StrCat(path, ": not valid JSON"));
   }
   ModelConfig c;
-  c.architecture = j.value("model_type", "");
-  if (!IsSupported(c.architecture)) return Unsupported(path, c.architecture);
-  // Reads an optional field, refusing one of the wrong JSON type.
+  // Reads an optional field of `o` (named `where` + key in errors), refusing
+  // one of the wrong JSON type: a config.json may come from anyone.
   absl::Status status;
-  auto get_int = [&](const char* key, int64_t fallback) -> int64_t {
-    if (!j.contains(key) || j[key].is_null()) return fallback;
-    if (!j[key].is_number_integer()) {
-      status.Update(absl::InvalidArgumentError(
-          absl::StrCat(path, ": '", key, "' must be an integer, got ", j[key].dump())));
-      return fallback;
-    }
-    return j[key].get<int64_t>();
+  using json = nlohmann::json;
+  auto field = [](const json& o, const char* key) -> const json* {
+    auto it = o.find(key);
+    return it == o.end() || it->is_null() ? nullptr : &*it;
   };
-  auto get_float = [&](const char* key, double fallback) -> double {
-    if (!j.contains(key) || j[key].is_null()) return fallback;
-    if (!j[key].is_number()) {
-      status.Update(absl::InvalidArgumentError(
-          absl::StrCat(path, ": '", key, "' must be a number, got ", j[key].dump())));
+  auto wrong = [&](const std::string& where, const char* key, const char* what, const json& v) {
+    status.Update(absl::InvalidArgumentError(
+        absl::StrCat(path, ": '", where, key, "' must be ", what, ", got ",
+                     v.dump(-1, ' ', false, json::error_handler_t::replace))));
+  };
+  auto int_of = [&](const json& o, const std::string& where, const char* key,
+                    int64_t fallback) -> int64_t {
+    const json* v = field(o, key);
+    if (v == nullptr) return fallback;
+    if (!v->is_number_integer()) {
+      wrong(where, key, "an integer", *v);
       return fallback;
     }
-    return j[key].get<double>();
+    return v->get<int64_t>();
+  };
+  auto float_of = [&](const json& o, const std::string& where, const char* key,
+                      double fallback) -> double {
+    const json* v = field(o, key);
+    if (v == nullptr) return fallback;
+    if (!v->is_number()) {
+      wrong(where, key, "a number", *v);
+      return fallback;
+    }
+    return v->get<double>();
+  };
+  auto string_of = [&](const json& o, const std::string& where, const char* key,
+                       const std::string& fallback) -> std::string {
+    const json* v = field(o, key);
+    if (v == nullptr) return fallback;
+    if (!v->is_string()) {
+      wrong(where, key, "a string", *v);
+      return fallback;
+    }
+    return v->get<std::string>();
+  };
+  auto get_int = [&](const char* key, int64_t fallback) { return int_of(j, "", key, fallback); };
+  auto get_float = [&](const char* key, double fallback) {
+    return float_of(j, "", key, fallback);
   };
   auto get_bool = [&](const char* key, bool fallback) -> bool {
-    if (!j.contains(key) || j[key].is_null()) return fallback;
-    if (!j[key].is_boolean()) {
-      status.Update(absl::InvalidArgumentError(
-          absl::StrCat(path, ": '", key, "' must be true or false, got ", j[key].dump())));
+    const json* v = field(j, key);
+    if (v == nullptr) return fallback;
+    if (!v->is_boolean()) {
+      wrong("", key, "true or false", *v);
       return fallback;
     }
-    return j[key].get<bool>();
+    return v->get<bool>();
   };
+  c.architecture = string_of(j, "", "model_type", "");
+  if (!status.ok()) return status;
+  if (!IsSupported(c.architecture)) return Unsupported(path, c.architecture);
   c.hidden_size = get_int("hidden_size", 0);
   c.intermediate_size = get_int("intermediate_size", 0);
   c.num_layers = get_int("num_hidden_layers", 0);
@@ -113,12 +141,14 @@ absl::StatusOr<ModelConfig> ParseHfConfig(const std::string& json_text, const st
     if (!rs.is_object()) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": 'rope_scaling' must be an object"));
     }
-    c.rope_scaling.type = rs.value("rope_type", rs.value("type", ""));
-    c.rope_scaling.factor = rs.value("factor", 1.0);
-    c.rope_scaling.low_freq_factor = rs.value("low_freq_factor", 1.0);
-    c.rope_scaling.high_freq_factor = rs.value("high_freq_factor", 4.0);
+    const std::string where = "rope_scaling.";
+    c.rope_scaling.type =
+        string_of(rs, where, "rope_type", string_of(rs, where, "type", ""));
+    c.rope_scaling.factor = float_of(rs, where, "factor", 1.0);
+    c.rope_scaling.low_freq_factor = float_of(rs, where, "low_freq_factor", 1.0);
+    c.rope_scaling.high_freq_factor = float_of(rs, where, "high_freq_factor", 4.0);
     c.rope_scaling.original_max_position_embeddings =
-        rs.value("original_max_position_embeddings", int64_t{8192});
+        int_of(rs, where, "original_max_position_embeddings", 8192);
     if (c.rope_scaling.type == "default") c.rope_scaling.type = "";
   }
   if (!status.ok()) return status;

@@ -79,10 +79,25 @@ absl::StatusOr<std::unique_ptr<SafetensorsArchive>> SafetensorsArchive::OpenFold
   return archive;
 }
 
+absl::StatusOr<std::unique_ptr<SafetensorsArchive>> SafetensorsArchive::FromBytes(
+    std::string bytes, const std::string& name) {
+  std::unique_ptr<SafetensorsArchive> archive(new SafetensorsArchive());
+  archive->description_ = name;
+  if (auto s = archive->AddMapped(MappedFile::FromBytes(std::move(bytes), name)); !s.ok()) {
+    return s;
+  }
+  return archive;
+}
+
 absl::Status SafetensorsArchive::AddFile(const std::string& path) {
   auto mapped = MappedFile::Open(path);
   if (!mapped.ok()) return mapped.status();
-  const MappedFile& file = **mapped;
+  return AddMapped(std::move(*mapped));
+}
+
+absl::Status SafetensorsArchive::AddMapped(std::unique_ptr<MappedFile> mapped_file) {
+  const std::string path = mapped_file->path();
+  const MappedFile& file = *mapped_file;
   if (file.size() < 8) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": truncated safetensors file (", file.size(), " bytes)"));
@@ -157,7 +172,7 @@ absl::Status SafetensorsArchive::AddFile(const std::string& path) {
     }
     tensors_[name] = std::move(view);
   }
-  files_.push_back(std::move(*mapped));
+  files_.push_back(std::move(mapped_file));
   return absl::OkStatus();
 }
 

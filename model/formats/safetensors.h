@@ -32,6 +32,10 @@ class SafetensorsArchive {
  public:
   // Opens a single .safetensors file.
   static absl::StatusOr<std::unique_ptr<SafetensorsArchive>> OpenFile(const std::string& path);
+  // Parses one safetensors file's `bytes` held in memory (`name` stands
+  // for the path in errors).
+  static absl::StatusOr<std::unique_ptr<SafetensorsArchive>> FromBytes(std::string bytes,
+                                                                       const std::string& name);
   // Opens a folder's `model.safetensors`, or the shards listed in its
   // `model.safetensors.index.json`. `stem` names other files of the same
   // layout (e.g. "adapter_model").
@@ -47,6 +51,7 @@ class SafetensorsArchive {
  private:
   SafetensorsArchive() = default;
   absl::Status AddFile(const std::string& path);
+  absl::Status AddMapped(std::unique_ptr<MappedFile> file);
 
   std::vector<std::unique_ptr<MappedFile>> files_;
   std::map<std::string, SafetensorsView> tensors_;

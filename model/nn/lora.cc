@@ -4,78 +4,17 @@
 
 #include <cmath>
 
-#include <nlohmann/json.hpp>
-
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "common/mapped_file.h"
 #include "model/formats/safetensors.h"
 #include "model/nn/tensor_io.h"
 
 namespace llm2vec {
-
-double LoraConfig::scale() const {
-  return use_rslora ? lora_alpha / std::sqrt(static_cast<double>(r))
-                    : lora_alpha / static_cast<double>(r);
-}
-
-absl::StatusOr<LoraConfig> LoadLoraConfig(const std::string& path) {
-  auto text = ReadFileToString(path);
-  if (!text.ok()) return text.status();
-  nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not valid JSON"));
-  }
-  auto bad = [&](const std::string& what) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
-  };
-  LoraConfig c;
-  const std::string type = j.value("peft_type", "LORA");
-  if (type != "LORA") return bad(absl::StrCat("peft_type '", type, "' is not supported (LORA)"));
-  if (j.value("fan_in_fan_out", false)) return bad("fan_in_fan_out adapters are not supported");
-  if (!j.contains("r") || !j["r"].is_number_integer() || j["r"].get<int64_t>() <= 0) {
-    return bad("'r' must be a positive integer");
-  }
-  c.r = j["r"].get<int64_t>();
-  if (j.contains("lora_alpha")) {
-    if (!j["lora_alpha"].is_number()) return bad("'lora_alpha' must be a number");
-    c.lora_alpha = j["lora_alpha"].get<double>();
-  }
-  if (j.contains("lora_dropout") && j["lora_dropout"].is_number()) {
-    c.lora_dropout = j["lora_dropout"].get<double>();
-  }
-  if (j.contains("use_rslora") && j["use_rslora"].is_boolean()) {
-    c.use_rslora = j["use_rslora"].get<bool>();
-  }
-  if (j.contains("target_modules") && !j["target_modules"].is_null()) {
-    const auto& t = j["target_modules"];
-    c.target_modules.clear();
-    if (t.is_string()) {
-      c.target_modules.push_back(t.get<std::string>());
-    } else if (t.is_array()) {
-      for (const auto& m : t) {
-        if (!m.is_string()) return bad("'target_modules' must hold strings");
-        c.target_modules.push_back(m.get<std::string>());
-      }
-    } else {
-      return bad("'target_modules' must be a string or a list");
-    }
-    for (const std::string& m : c.target_modules) {
-      if (!ProjectionFromName(m)) {
-        return bad(absl::StrCat("target module '", m, "' is not supported (supported: ",
-                                "q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)"));
-      }
-    }
-  }
-  if (j.contains("base_model_name_or_path") && j["base_model_name_or_path"].is_string()) {
-    c.base_model_name_or_path = j["base_model_name_or_path"].get<std::string>();
-  }
-  return c;
-}
 
 std::optional<PeftTensorName> ParsePeftTensorName(const std::string& name) {
   // [base_model.model.][model.]layers.<N>.(self_attn|mlp).<proj>.lora_(A|B)[.<adapter>].weight,

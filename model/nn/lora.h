@@ -11,26 +11,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "model/formats/adapter_config.h"
 #include "model/formats/model_config.h"
 #include "model/nn/transformer.h"
 
 namespace llm2vec {
 
-struct LoraConfig {
-  int64_t r = 16;
-  double lora_alpha = 32;
-  double lora_dropout = 0.05;
-  bool use_rslora = false;
-  std::vector<std::string> target_modules = {"q_proj", "k_proj", "v_proj", "o_proj",
-                                             "gate_proj", "up_proj", "down_proj"};
-  std::string base_model_name_or_path;
-
-  double scale() const;
-};
-
-// Parses adapter_config.json (its path names errors). Only LoRA adapters
-// (peft_type "LORA") without fan_in_fan_out are accepted.
-absl::StatusOr<LoraConfig> LoadLoraConfig(const std::string& path);
+// LoraConfig and LoadLoraConfig: model/formats/adapter_config.h.
 
 // Parses a PEFT tensor name into (layer, projection, is_b). Accepts the
 // "base_model.model.model.layers.N..." and "base_model.model.layers.N..."

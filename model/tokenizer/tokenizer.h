@@ -33,6 +33,9 @@ class Tokenizer {
   // Loads a Hugging Face tokenizer.json. Errors name the file and the
   // unsupported or malformed part.
   static absl::StatusOr<std::unique_ptr<Tokenizer>> FromJsonFile(const std::string& path);
+  // The same from the file's text (`origin` names it in errors).
+  static absl::StatusOr<std::unique_ptr<Tokenizer>> FromJson(const std::string& text,
+                                                             const std::string& origin);
   // Builds a tokenizer from a GGUF vocabulary.
   static absl::StatusOr<std::unique_ptr<Tokenizer>> FromGgufVocab(const GgufVocab& vocab);
   // Opens `path` (a .gguf or a tokenizer.json) and dispatches on the content.

@@ -436,8 +436,13 @@ std::string JsonTokenizer::Decode(const std::vector<int32_t>& ids, bool skip_spe
 absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJsonFile(const std::string& path) {
   auto text = ReadFileToString(path);
   if (!text.ok()) return text.status();
+  return FromJson(*text, path);
+}
+
+absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJson(const std::string& text,
+                                                              const std::string& path) {
   try {
-    const json root = json::parse(*text);
+    const json root = json::parse(text);
     if (JsonDepthOver(root, kMaxJsonDepth)) {
       return absl::InvalidArgumentError(absl::StrCat(
           path, ": tokenizer.json nests deeper than ", kMaxJsonDepth,

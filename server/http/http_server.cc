@@ -23,6 +23,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "server/http/embeddings_request.h"
 
 // civetweb_libssl/libssl_shim.cc: civetweb's "libssl.so" (see there why).
 extern "C" int llm2vec_civetweb_libssl_shim();
@@ -85,103 +86,6 @@ HttpResponse StatusResponse(const absl::Status& status, absl::string_view param)
   }
   if (http == 404 && param.empty()) param = "model";
   return ErrorResponse(http, type, status.message(), param, code);
-}
-
-// The body of /v1/embeddings, validated.
-struct EmbeddingsRequest {
-  HttpEmbedCall call;
-  bool base64 = false;
-};
-
-// Parses and validates a /v1/embeddings body. On error *param names the
-// offending field ("" when it is the body as a whole).
-absl::Status ParseEmbeddingsRequest(const std::string& body, EmbeddingsRequest* request,
-                                    std::string* param) {
-  json root;
-  try {
-    root = json::parse(body);
-  } catch (const json::parse_error& e) {
-    return absl::InvalidArgumentError(absl::StrCat("request body is not valid JSON: ", e.what()));
-  }
-  if (!root.is_object()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("request body must be a JSON object; got ", root.type_name()));
-  }
-
-  // input: a string or a non-empty list of strings, none empty.
-  *param = "input";
-  const auto input = root.find("input");
-  if (input == root.end() || input->is_null()) {
-    return absl::InvalidArgumentError("'input' is required: a string or an array of strings");
-  }
-  if (input->is_string()) {
-    request->call.texts.push_back(input->get<std::string>());
-    if (request->call.texts.back().empty()) {
-      return absl::InvalidArgumentError("'input' is an empty string");
-    }
-  } else if (input->is_array()) {
-    if (input->empty()) return absl::InvalidArgumentError("'input' is an empty array");
-    request->call.texts.reserve(input->size());
-    for (size_t i = 0; i < input->size(); ++i) {
-      const json& text = (*input)[i];
-      if (!text.is_string()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("'input[", i, "]' is ", text.is_number() ? "a " : "an ", text.type_name(),
-                         "; expected a string (token id arrays are not supported)"));
-      }
-      request->call.texts.push_back(text.get<std::string>());
-      if (request->call.texts.back().empty()) {
-        return absl::InvalidArgumentError(absl::StrCat("'input[", i, "]' is an empty string"));
-      }
-    }
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "'input' is ", input->type_name(), "; expected a string or an array of strings"));
-  }
-
-  // model: optional string.
-  *param = "model";
-  const auto model = root.find("model");
-  if (model != root.end() && !model->is_null()) {
-    if (!model->is_string()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("'model' is ", model->type_name(), "; expected a string"));
-    }
-    request->call.model = model->get<std::string>();
-  }
-
-  // encoding_format: "float" (default) or "base64".
-  *param = "encoding_format";
-  const auto format = root.find("encoding_format");
-  if (format != root.end() && !format->is_null()) {
-    if (format->is_string() && format->get<std::string>() == "base64") {
-      request->base64 = true;
-    } else if (!format->is_string() || format->get<std::string>() != "float") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("'encoding_format' is ",
-                       format->dump(-1, ' ', false, json::error_handler_t::replace),
-                       "; expected \"float\" or \"base64\""));
-    }
-  }
-
-  // dimensions: optional positive integer.
-  *param = "dimensions";
-  const auto dimensions = root.find("dimensions");
-  if (dimensions != root.end() && !dimensions->is_null()) {
-    const bool positive_int =
-        (dimensions->is_number_unsigned() &&
-         dimensions->get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) &&
-         dimensions->get<uint64_t>() > 0) ||
-        (dimensions->is_number_integer() && dimensions->get<int64_t>() > 0);
-    if (!positive_int) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("'dimensions' is ", dimensions->dump(), "; expected a positive integer"));
-    }
-    request->call.dimensions = dimensions->get<int64_t>();
-  }
-
-  param->clear();
-  return absl::OkStatus();
 }
 
 // Appends `v` as the shortest decimal text that reads back as the same float.
@@ -520,7 +424,8 @@ HttpResponse HttpServer::EmbeddingsFromBody(const std::string& body,
                                             bool* embed_called) {
   EmbeddingsRequest request;
   std::string param;
-  if (absl::Status status = ParseEmbeddingsRequest(body, &request, &param); !status.ok()) {
+  if (absl::Status status = ParseEmbeddingsRequest(body, options_.max_inputs, &request, &param);
+      !status.ok()) {
     return StatusResponse(status, param);
   }
   request.call.client_gone = std::move(client_gone);

@@ -97,6 +97,9 @@ class HttpServer {
     int threads = 16;
     // Largest request body accepted; larger ones get 413.
     int64_t max_body_bytes = 16 << 20;
+    // Entries of "input" accepted, counted while the body is parsed (more:
+    // 400 at once); 0 leaves the count to the embed function.
+    int64_t max_inputs = 0;
     // Where the calls answered here without calling `embed` (malformed or
     // invalid body, body too large) are counted, as
     // RequestDone(kEmbeddingsMethod, "INVALID_ARGUMENT") and

@@ -1,0 +1,5 @@
+
+
+helloRepresent: 
+
+helloRepresent:  *adapter08req-1
