@@ -1,6 +1,7 @@
 // The plain types of encoding, without libtorch: what callers of the
 // encoder (and the server's engine, which must not include libtorch) pass
-// in and get back. Their functions are defined in the model/nn sources.
+// in and get back. Their functions are in encode_types.cc (library
+// llm2vec_encode_types, no libtorch).
 //
 // Threading: values; the functions are pure.
 #ifndef LLM2VEC_MODEL_NN_ENCODE_TYPES_H_

@@ -104,11 +104,6 @@ absl::StatusOr<Llm2VecConfig> Llm2VecConfigOf(const LoadedModel& model) {
   return Llm2VecConfig();
 }
 
-std::string ModelText(const EncodeInput& input) {
-  const std::string instruction(absl::StripAsciiWhitespace(input.instruction));
-  return instruction.empty() ? input.text : absl::StrCat(instruction, " ", input.text);
-}
-
 Encoder::Encoder(LoadedModel model, Options options)
     : model_(std::move(model)), options_(std::move(options)) {
   // The reference pads with EOS; any id works since padding is masked.

@@ -7,28 +7,6 @@
 
 namespace llm2vec {
 
-absl::StatusOr<PoolingMode> ParsePoolingMode(const std::string& name) {
-  if (name == "mean") return PoolingMode::kMean;
-  if (name == "weighted_mean") return PoolingMode::kWeightedMean;
-  if (name == "last_token" || name == "eos_token") return PoolingMode::kLastToken;
-  if (name == "bos_token") return PoolingMode::kBosToken;
-  if (name == "none") return PoolingMode::kNone;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "pooling '", name,
-      "' is not one of mean, weighted_mean, last_token, eos_token, bos_token, none"));
-}
-
-std::string PoolingModeName(PoolingMode mode) {
-  switch (mode) {
-    case PoolingMode::kMean: return "mean";
-    case PoolingMode::kWeightedMean: return "weighted_mean";
-    case PoolingMode::kLastToken: return "last_token";
-    case PoolingMode::kBosToken: return "bos_token";
-    case PoolingMode::kNone: return "none";
-  }
-  return "?";
-}
-
 at::Tensor Pool(const at::Tensor& hidden, const std::vector<PoolSpan>& spans, PoolingMode mode) {
   const int64_t B = hidden.size(0), T = hidden.size(1);
   // Per-row weights over positions (B, T), float32, zero outside the span.
