@@ -32,6 +32,7 @@ using ::llm2vec::testing::Http;
 using ::llm2vec::testing::RunCommand;
 using ::llm2vec::testing::ServerProcess;
 using ::llm2vec::testing::TempDir;
+using ::llm2vec::testing::WriteStories;
 using ::llm2vec::testing::TestdataPath;
 
 struct Key {
@@ -46,15 +47,6 @@ void WriteKeyFile(const std::string& path, const std::vector<Key>& keys) {
   std::ofstream out(path, std::ios::trunc);
   out << "# name roles sha256\n";
   for (const Key& k : keys) out << k.name << " " << k.roles << " " << Sha256Hex(k.secret) << "\n";
-  ASSERT_TRUE(out.good());
-}
-
-void WriteData(const std::string& data_root) {
-  ASSERT_EQ(::system(("mkdir -p " + data_root).c_str()), 0);
-  std::ifstream in(TestdataPath("data/tinystories/tinystories_val_slice.txt"));
-  std::ofstream out(data_root + "/stories.txt");
-  std::string line;
-  for (int i = 0; i < 100 && std::getline(in, line); ++i) out << line << "\n";
   ASSERT_TRUE(out.good());
 }
 
@@ -140,7 +132,7 @@ class AuthE2eTest : public ::testing::Test {
     LLM2VEC_REQUIRE_TESTDATA();
     key_file_ = tmp_.Join("keys");
     WriteKeyFile(key_file_, {kReader, kTrainer, kOther, kOps});
-    WriteData(tmp_.Join("data"));
+    WriteStories(tmp_.Join("data"), 100);
     server_ = std::make_unique<ServerProcess>(std::vector<std::string>{
         "--api-keys", key_file_, "--training-data-root", tmp_.Join("data"), "--adapter-root",
         tmp_.Join("adapters")});

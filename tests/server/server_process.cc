@@ -100,6 +100,15 @@ int ServerProcess::Signal(int sig, bool wait) {
 
 std::string ServerProcess::grpc_target() const { return absl::StrCat("127.0.0.1:", grpc_port_); }
 
+void WriteStories(const std::string& data_root, int lines) {
+  ASSERT_EQ(::system(("mkdir -p " + data_root).c_str()), 0);
+  std::ifstream in(TestdataPath("data/tinystories/tinystories_val_slice.txt"));
+  std::ofstream out(data_root + "/stories.txt");
+  std::string line;
+  for (int i = 0; i < lines && std::getline(in, line); ++i) out << line << "\n";
+  ASSERT_TRUE(out.good());
+}
+
 std::pair<int, std::string> Http(int port, const std::string& method, const std::string& path,
                                  const std::string& body, const std::string& headers) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -56,6 +56,10 @@ class ServerProcess {
   std::unique_ptr<EmbeddingClient> client_;
 };
 
+// Writes the first `lines` lines of the TinyStories validation slice to
+// DATA_ROOT/stories.txt (creating the folder): training data for jobs.
+void WriteStories(const std::string& data_root, int lines);
+
 // Minimal HTTP/1.1 client over a loopback socket: returns (status, body).
 // `headers`: more header lines, each ending in "\r\n".
 std::pair<int, std::string> Http(int port, const std::string& method, const std::string& path,

@@ -34,18 +34,10 @@ using ::llm2vec::testing::RunCommand;
 using ::llm2vec::testing::Sample;
 using ::llm2vec::testing::ServerProcess;
 using ::llm2vec::testing::TempDir;
+using ::llm2vec::testing::WriteStories;
 using ::llm2vec::testing::TestdataPath;
 
 // data/stories.txt: the first 300 lines of the TinyStories slice.
-void WriteData(const std::string& data_root) {
-  ASSERT_EQ(::system(("mkdir -p " + data_root).c_str()), 0);
-  std::ifstream in(TestdataPath("data/tinystories/tinystories_val_slice.txt"));
-  std::ofstream out(data_root + "/stories.txt");
-  std::string line;
-  for (int i = 0; i < 300 && std::getline(in, line); ++i) out << line << "\n";
-  ASSERT_TRUE(out.good());
-}
-
 std::unique_ptr<v1::TrainingService::Stub> Stub(const ServerProcess& server) {
   return v1::TrainingService::NewStub(
       grpc::CreateChannel(server.grpc_target(), grpc::InsecureChannelCredentials()));
@@ -157,7 +149,7 @@ std::string Metrics(const ServerProcess& server) {
 TEST(TrainingE2eTest, JobRunsWhileServingAndItsAdapterIsServedAndEqualsOffline) {
   LLM2VEC_REQUIRE_TESTDATA();
   TempDir tmp;
-  WriteData(tmp.path() + "/data");
+  WriteStories(tmp.path() + "/data", 300);
   ServerProcess server({"--training-data-root", tmp.path() + "/data", "--adapter-root",
                         tmp.path() + "/adapters"});
   auto stub = Stub(server);
@@ -243,7 +235,7 @@ TEST(TrainingE2eTest, JobRunsWhileServingAndItsAdapterIsServedAndEqualsOffline) 
 TEST(TrainingE2eTest, BadRequestsAreRefusedWithTheStatusTable) {
   LLM2VEC_REQUIRE_TESTDATA();
   TempDir tmp;
-  WriteData(tmp.path() + "/data");
+  WriteStories(tmp.path() + "/data", 300);
   ASSERT_EQ(::symlink("/etc/hostname", (tmp.path() + "/data/escape.txt").c_str()), 0);
   ASSERT_EQ(::system(("mkdir -p " + tmp.path() + "/adapters/taken").c_str()), 0);
   ServerProcess server({"--training-data-root", tmp.path() + "/data", "--adapter-root",
@@ -319,7 +311,7 @@ TEST(TrainingE2eTest, BadRequestsAreRefusedWithTheStatusTable) {
 TEST(TrainingE2eTest, CancelRunningAndQueuedJobs) {
   LLM2VEC_REQUIRE_TESTDATA();
   TempDir tmp;
-  WriteData(tmp.path() + "/data");
+  WriteStories(tmp.path() + "/data", 300);
   ServerProcess server({"--training-data-root", tmp.path() + "/data", "--adapter-root",
                         tmp.path() + "/adapters"});
   auto stub = Stub(server);
@@ -362,7 +354,7 @@ TEST(TrainingE2eTest, CancelRunningAndQueuedJobs) {
 TEST(TrainingE2eTest, KilledServerResumesTheJobFromItsCheckpointWithNoLostSteps) {
   LLM2VEC_REQUIRE_TESTDATA();
   TempDir tmp;
-  WriteData(tmp.path() + "/data");
+  WriteStories(tmp.path() + "/data", 300);
   const std::vector<std::string> flags = {"--training-data-root", tmp.path() + "/data",
                                           "--adapter-root", tmp.path() + "/adapters",
                                           "--state-dir", tmp.path() + "/state"};
@@ -408,7 +400,7 @@ TEST(TrainingE2eTest, KilledServerResumesTheJobFromItsCheckpointWithNoLostSteps)
 TEST(TrainingE2eTest, SigtermCheckpointsTheRunningJobAndResumeJobFinishesIt) {
   LLM2VEC_REQUIRE_TESTDATA();
   TempDir tmp;
-  WriteData(tmp.path() + "/data");
+  WriteStories(tmp.path() + "/data", 300);
   std::vector<std::string> flags = {"--training-data-root", tmp.path() + "/data",
                                     "--adapter-root", tmp.path() + "/adapters",
                                     "--state-dir", tmp.path() + "/state",
@@ -452,7 +444,7 @@ TEST(TrainingE2eTest, SigtermCheckpointsTheRunningJobAndResumeJobFinishesIt) {
 TEST(TrainingE2eTest, TheCliSubmitsWatchesAndListsJobs) {
   LLM2VEC_REQUIRE_TESTDATA();
   TempDir tmp;
-  WriteData(tmp.path() + "/data");
+  WriteStories(tmp.path() + "/data", 300);
   ServerProcess server({"--training-data-root", tmp.path() + "/data", "--adapter-root",
                         tmp.path() + "/adapters"});
   const std::string cli = absl::StrCat(LLM2VEC_CLI_BIN, " ");
