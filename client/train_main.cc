@@ -29,6 +29,7 @@
 #include "model/nn/tensor_io.h"
 #include "model/train/hyperparameters.h"
 #include "model/train/trainer.h"
+#include "model/train/training_memory.h"
 
 namespace llm2vec {
 namespace {
@@ -125,6 +126,7 @@ int Run(int argc, char** argv) {
             << loaded->transformer->config().architecture << ", " << dtype << " on " << device
             << ", " << adapters.size() << " adapter(s) merged) in " << loaded->load_seconds
             << " s\n";
+  const ModelConfig model_config = loaded->transformer->config();
   auto trainer = Trainer::Create(std::move(*loaded), options);
   if (!trainer.ok()) return CliUsage(std::string(trainer.status().message()));
   Trainer& t = **trainer;
@@ -137,10 +139,10 @@ int Run(int argc, char** argv) {
   const TrainerOptions& o = t.options();
   std::cerr << absl::StrFormat(
       "llm2vec-train: %s, %d steps x %d x %d examples of <= %d tokens, lr %.3g (warmup %d), "
-      "LoRA r=%d alpha=%g dropout=%g (%d parameters), seed %d\n",
+      "LoRA r=%d alpha=%g dropout=%g (%d parameters), seed %d; estimated memory %s\n",
       ObjectiveName(o.objective), o.steps, o.grad_accum, o.batch_size, o.max_length, o.lr,
       o.warmup_steps, o.lora.r, o.lora.lora_alpha, o.lora.lora_dropout, t.lora().num_parameters(),
-      o.seed);
+      o.seed, BytesText(EstimateTrainingBytes(o, model_config)));
 
   ::signal(SIGINT, OnInterrupt);
   ::signal(SIGTERM, OnInterrupt);

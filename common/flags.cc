@@ -1,5 +1,8 @@
 #include "common/flags.h"
 
+#include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
@@ -57,6 +60,73 @@ void FlagSet::Int(const std::string& name, int64_t* out, const std::string& meta
       return absl::InvalidArgumentError(absl::StrCat(
           "--", name, ": ", x, " is out of range [", min, ", ",
           max == INT64_MAX ? std::string("inf") : absl::StrCat(max), "]"));
+    }
+    *out = x;
+    return absl::OkStatus();
+  };
+  Add(std::move(f));
+}
+
+std::string BytesText(int64_t bytes) {
+  static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double x = static_cast<double>(bytes);
+  int unit = 0;
+  while (std::fabs(x) >= 1024 && unit < 6) {
+    x /= 1024;
+    ++unit;
+  }
+  if (unit == 0) return absl::StrCat(bytes, " B");
+  char text[32];
+  std::snprintf(text, sizeof(text), x < 10 ? "%.2f %s" : x < 100 ? "%.1f %s" : "%.0f %s", x,
+                kUnits[unit]);
+  return text;
+}
+
+absl::Status ParseBytes(const std::string& text, int64_t* out) {
+  const auto bad = [&text] {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not a size (bytes, or a number with K, M, G or T)"));
+  };
+  size_t end = 0;
+  while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) ||
+                               text[end] == '.')) {
+    ++end;
+  }
+  double number = 0;
+  if (end == 0 || !absl::SimpleAtod(text.substr(0, end), &number)) return bad();
+  std::string unit = text.substr(end);
+  if (unit.size() == 3 && unit.compare(1, 2, "iB") == 0) unit.resize(1);
+  double scale = 1;
+  if (unit.empty() || unit == "B") {
+    scale = 1;
+  } else if (unit == "K" || unit == "k") {
+    scale = 1024.0;
+  } else if (unit == "M") {
+    scale = 1024.0 * 1024;
+  } else if (unit == "G") {
+    scale = 1024.0 * 1024 * 1024;
+  } else if (unit == "T") {
+    scale = 1024.0 * 1024 * 1024 * 1024;
+  } else {
+    return bad();
+  }
+  const double bytes = std::ceil(number * scale);
+  if (!(bytes < 9.2e18)) return bad();
+  *out = static_cast<int64_t>(bytes);
+  return absl::OkStatus();
+}
+
+void FlagSet::Bytes(const std::string& name, int64_t* out, const std::string& help,
+                    int64_t min) {
+  Flag f = MakeFlag(name, "BYTES", help, *out == 0 ? std::string("0") : BytesText(*out));
+  f.assign = [name, out, min](const std::string& v) {
+    int64_t x = 0;
+    if (auto s = ParseBytes(v, &x); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--", name, ": ", s.message()));
+    }
+    if (x < min) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", name, ": ", v, " is below the least allowed, ", BytesText(min)));
     }
     *out = x;
     return absl::OkStatus();

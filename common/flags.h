@@ -20,6 +20,12 @@
 
 namespace llm2vec {
 
+// "16 GiB", "1.5 MiB", "512 B": bytes for people, three significant digits.
+std::string BytesText(int64_t bytes);
+// "512M", "16GiB", "1048576" (powers of 1024) to bytes; InvalidArgument
+// naming the text when it is not a size or exceeds int64.
+absl::Status ParseBytes(const std::string& text, int64_t* out);
+
 class FlagSet {
  public:
   // `env_prefix`: flag --max-tokens falls back to $<PREFIX>MAX_TOKENS; ""
@@ -30,6 +36,9 @@ class FlagSet {
               const std::string& help, bool required = false);
   void Int(const std::string& name, int64_t* out, const std::string& metavar,
            const std::string& help, int64_t min = INT64_MIN, int64_t max = INT64_MAX);
+  // A size in bytes: "1048576", "512M", "16G", "1.5GiB" (K, M, G, T are
+  // powers of 1024, with or without "iB"); at least `min`.
+  void Bytes(const std::string& name, int64_t* out, const std::string& help, int64_t min = 0);
   void Double(const std::string& name, double* out, const std::string& metavar,
               const std::string& help);
   void Bool(const std::string& name, bool* out, const std::string& help);

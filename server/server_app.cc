@@ -7,6 +7,7 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -54,6 +55,13 @@ int FailServing(grpc::Server* server, const std::string& message) {
   return Fail(message);
 }
 
+// The default --max-training-memory.
+int64_t HalfOfPhysicalMemory() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return int64_t{8} << 30;
+  return static_cast<int64_t>(pages) * page / 2;
+}
+
 struct ServerFlags {
   std::string model;
   std::vector<std::string> merge_adapters, adapters;
@@ -72,6 +80,7 @@ struct ServerFlags {
   // Training jobs.
   std::string state_dir, data_root, adapter_root;
   int64_t max_training_steps = 100000, max_training_data_bytes = int64_t{10} << 30;
+  int64_t max_training_memory = HalfOfPhysicalMemory();
   int64_t max_queued_jobs = 16, checkpoint_every = 50;
   bool resume_interrupted_jobs = true;
   int64_t training_idle_grace_ms = 5, training_max_wait_ms = 2000;
@@ -207,6 +216,11 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   flags.Int("max-training-steps", &f.max_training_steps, "N", "most steps one job may ask for", 1);
   flags.Int("max-training-data-bytes", &f.max_training_data_bytes, "N",
             "largest training data file", 1);
+  flags.Bytes("max-training-memory", &f.max_training_memory,
+              "a Train request whose estimated memory (activations of one micro-batch, "
+              "attention, LoRA state, on the served model) is above this is refused at submit "
+              "(the default is half the machine's memory)",
+              1);
   flags.Int("max-queued-jobs", &f.max_queued_jobs, "N",
             "training jobs that may wait; beyond, Train fails with RESOURCE_EXHAUSTED", 1);
   flags.Int("checkpoint-every", &f.checkpoint_every, "N",
@@ -433,6 +447,7 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
     t.num_threads = static_cast<int>(f.threads);
     t.max_steps = f.max_training_steps;
     t.max_data_bytes = f.max_training_data_bytes;
+    t.max_training_bytes = f.max_training_memory;
     t.max_queued_jobs = static_cast<int>(f.max_queued_jobs);
     t.checkpoint_every = f.checkpoint_every;
     t.resume_interrupted = f.resume_interrupted_jobs;

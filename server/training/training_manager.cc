@@ -16,10 +16,12 @@
 #include "absl/strings/str_split.h"
 #include "common/atomic_dir.h"
 #include "common/confined_path.h"
+#include "common/flags.h"
 #include "common/mapped_file.h"
 #include "model/nn/tensor_io.h"
 #include "model/train/hyperparameters_proto.h"
 #include "model/train/trainer.h"
+#include "model/train/training_memory.h"
 #include "proto/wire_names.h"
 #include "server/service/adapter_registry.h"
 
@@ -287,6 +289,15 @@ absl::StatusOr<v1::Job> TrainingManager::Submit(const v1::TrainRequest& request,
       return absl::InvalidArgumentError(absl::StrCat("hyperparameters.lora_r ", o.lora.r,
                                                      " exceeds the model's hidden size ",
                                                      c.hidden_size));
+    }
+    const int64_t need = EstimateTrainingBytes(o, c);
+    if (options_.max_training_bytes > 0 && need > options_.max_training_bytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "hyperparameters: batch_size ", o.batch_size, " x max_length ", o.max_length,
+          " needs about ", BytesText(need), " to train on this model, over the server's limit of ",
+          BytesText(options_.max_training_bytes),
+          " (--max-training-memory); lower batch_size or max_length (and raise grad_accum), "
+          "or set gradient_checkpointing"));
     }
   }
   if (o.steps > options_.max_steps) {

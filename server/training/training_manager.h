@@ -82,6 +82,9 @@ class TrainingManager {
     // Limits, enforced at submission.
     int64_t max_steps = 100000;
     int64_t max_data_bytes = int64_t{10} << 30;
+    // A job whose estimated memory (EstimateTrainingBytes on the served
+    // model) is above this is refused; 0: no limit.
+    int64_t max_training_bytes = 0;
     int max_queued_jobs = 16;
     // Checkpoint interval when a request does not set one; checkpoints kept.
     int64_t checkpoint_every = 50;

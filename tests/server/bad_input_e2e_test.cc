@@ -112,7 +112,7 @@ TEST(BadInputE2eTest, EveryFieldRefusesBadValuesByNameAndTheServerStaysHealthy) 
   ServerProcess server({"--max-inputs-per-request", std::to_string(kMaxInputs),
                         "--max-input-bytes", std::to_string(kMaxInputBytes),
                         "--training-data-root", tmp.Join("data"), "--adapter-root",
-                        tmp.Join("adapters")});
+                        tmp.Join("adapters"), "--max-training-memory", "1G"});
   auto channel = grpc::CreateChannel(server.grpc_target(), grpc::InsecureChannelCredentials());
   auto embedding = v1::EmbeddingService::NewStub(channel);
   auto training = v1::TrainingService::NewStub(channel);
@@ -228,6 +228,19 @@ TEST(BadInputE2eTest, EveryFieldRefusesBadValuesByNameAndTheServerStaysHealthy) 
       {"Train: huge lora_r",
        Train([](v1::TrainRequest* r) { r->mutable_hyperparameters()->set_lora_r(1 << 20); }),
        C::INVALID_ARGUMENT, "lora_r"},
+      // In the table's ranges but beyond what this model or machine allows.
+      {"Train: max_length over the model's positions",
+       Train([](v1::TrainRequest* r) { r->mutable_hyperparameters()->set_max_length(65536); }),
+       C::INVALID_ARGUMENT, "hyperparameters.max_length 65536 exceeds the model's"},
+      {"Train: lora_r over the hidden size",
+       Train([](v1::TrainRequest* r) { r->mutable_hyperparameters()->set_lora_r(4096); }),
+       C::INVALID_ARGUMENT, "hyperparameters.lora_r 4096 exceeds the model's hidden size"},
+      {"Train: batch x length over --max-training-memory",
+       Train([](v1::TrainRequest* r) {
+         r->mutable_hyperparameters()->set_batch_size(65536);
+         r->mutable_hyperparameters()->set_max_length(256);
+       }),
+       C::INVALID_ARGUMENT, "over the server's limit of 1.00 GiB (--max-training-memory)"},
       {"Train: empty data_path", Train([](v1::TrainRequest* r) { r->set_data_path(""); }),
        C::INVALID_ARGUMENT, "data_path"},
       {"Train: NUL in output_adapter",

@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "llm2vec/v1/training.pb.h"
 #include "model/train/hyperparameters_proto.h"
+#include "model/train/training_memory.h"
 
 namespace llm2vec {
 namespace {
@@ -134,6 +135,72 @@ TEST(HyperparametersTest, FlagsComeFromTheTable) {
     EXPECT_FALSE(bad.ok());
     EXPECT_EQ(bad.status().message(), message);
   }
+}
+
+// The 1.3B shape (Sheared-LLaMA): hidden 2048, 24 layers, 16 heads.
+ModelConfig ShearedLlamaShape() {
+  ModelConfig c;
+  c.hidden_size = 2048;
+  c.intermediate_size = 5504;
+  c.num_layers = 24;
+  c.num_heads = 16;
+  c.num_kv_heads = 16;
+  c.head_dim = 128;
+  c.vocab_size = 32000;
+  c.max_position_embeddings = 4096;
+  return c;
+}
+
+TEST(TrainingMemoryTest, TheLargestRequestTheTableAllowsSaturatesInsteadOfOverflowing) {
+  TrainerOptions o = TrainerOptions::Defaults(Objective::kSupervised);
+  o.batch_size = 65536;
+  o.max_length = 1 << 20;
+  o.lora.r = 4096;
+  EXPECT_EQ(EstimateTrainingBytes(o, ShearedLlamaShape()), std::numeric_limits<int64_t>::max());
+}
+
+TEST(TrainingMemoryTest, GrowsWithTheBatchAndQuadraticallyWithLengthInAttention) {
+  const ModelConfig c = ShearedLlamaShape();
+  TrainerOptions o = TrainerOptions::Defaults(Objective::kMntp);
+  o.batch_size = 8;
+  o.max_length = 512;
+  const int64_t base = EstimateTrainingBytes(o, c);
+  // Hand count for this shape: per layer 4096 tokens x 4 B x (10 x 2048 +
+  // 4 x 5504 + 7 x (2048 + 16)) + 3 x 4 B x 8 x 16 x 512^2 attention, times
+  // 24 layers; MNTP logits 3 x 4 B x 819.2 masked x 32000; LoRA state
+  // 16 x 24 x 7 x 16 x 2 x 5504.
+  const double per_layer = 4096.0 * 4 * (10 * 2048 + 4 * 5504 + 7 * (2048 + 16)) +
+                           12.0 * 8 * 16 * 512 * 512;
+  const double expected = 24 * per_layer + 12.0 * 4096 * 0.2 * 32000 + 16.0 * 24 * 7 * 16 * 2 * 5504;
+  EXPECT_NEAR(static_cast<double>(base), expected, 1.0);
+  // About 30 GiB. Korthikanti et al. (2022) count 34 h + 5 a s bytes per
+  // token and layer at 16 bits (h hidden, a heads, s length): in float32
+  // 24 x 4096 x 2 x (34 x 2048 + 5 x 16 x 512) = 21 GiB without the MLP's
+  // wider intermediate and LoRA; the estimate must be of that order.
+  EXPECT_GT(base, int64_t{21} << 30);
+  EXPECT_LT(base, int64_t{42} << 30);
+
+  o.batch_size = 16;  // doubles all but the LoRA state (1.5% here)
+  EXPECT_NEAR(static_cast<double>(EstimateTrainingBytes(o, c)), 2.0 * base,
+              0.02 * static_cast<double>(base));
+  o.batch_size = 8;
+  o.max_length = 1024;
+  EXPECT_GT(EstimateTrainingBytes(o, c), 2 * base);  // the T^2 term
+}
+
+TEST(TrainingMemoryTest, CheckpointingKeepsOneLayerAndContrastiveCountsEveryView) {
+  const ModelConfig c = ShearedLlamaShape();
+  TrainerOptions o = TrainerOptions::Defaults(Objective::kSimCse);
+  o.batch_size = 64;
+  o.max_length = 128;
+  const int64_t simcse = EstimateTrainingBytes(o, c);
+  o.gradient_checkpointing = true;
+  EXPECT_LT(EstimateTrainingBytes(o, c), simcse / 8);
+  o.gradient_checkpointing = false;
+  // Supervised triples: three sequences per example against SimCSE's two.
+  o.objective = Objective::kSupervised;
+  EXPECT_NEAR(static_cast<double>(EstimateTrainingBytes(o, c)), 1.5 * simcse,
+              0.01 * static_cast<double>(simcse));
 }
 
 }  // namespace
