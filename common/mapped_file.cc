@@ -17,16 +17,27 @@
 namespace llm2vec {
 
 absl::StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
     std::string msg = absl::StrCat(path, ": cannot open: ", std::strerror(err));
     return err == ENOENT ? absl::NotFoundError(msg) : absl::PermissionDeniedError(msg);
   }
+  auto file = FromFd(fd, path);
+  ::close(fd);
+  return file;
+}
+
+absl::StatusOr<std::unique_ptr<MappedFile>> MappedFile::FromFd(int fd, const std::string& path,
+                                                               int64_t max_bytes) {
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
+  }
+  if (st.st_size > max_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", st.st_size, " bytes, over the ",
+                                                   max_bytes, " this reader accepts"));
   }
   std::unique_ptr<MappedFile> file(new MappedFile());
   file->path_ = path;
@@ -34,13 +45,10 @@ absl::StatusOr<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& 
   if (file->size_ > 0) {
     void* p = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
-      int err = errno;
-      ::close(fd);
-      return absl::InternalError(absl::StrCat(path, ": mmap failed: ", std::strerror(err)));
+      return absl::InternalError(absl::StrCat(path, ": mmap failed: ", std::strerror(errno)));
     }
     file->data_ = static_cast<const uint8_t*>(p);
   }
-  ::close(fd);
   return file;
 }
 
@@ -98,28 +106,33 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path, int64_t ma
   // O_NONBLOCK: opening a FIFO must not wait for a writer.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return absl::NotFoundError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
+  auto text = ReadFdToString(fd, path, max_bytes);
+  ::close(fd);
+  return text;
+}
+
+absl::StatusOr<std::string> ReadFdToString(int fd, const std::string& path, int64_t max_bytes) {
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
   }
   if (st.st_size > max_bytes) {
-    ::close(fd);
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", st.st_size, " bytes, over the ",
                                                    max_bytes, " this reader accepts"));
   }
   std::string out(static_cast<size_t>(st.st_size), '\0');
   size_t done = 0;
+  int err = 0;
   while (done < out.size()) {
-    const ssize_t r = ::read(fd, out.data() + done, out.size() - done);
+    const ssize_t r = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(done));
     if (r < 0 && errno == EINTR) continue;
+    if (r < 0) err = errno;
     if (r <= 0) break;  // error, or the file shrank while being read
     done += static_cast<size_t>(r);
   }
-  const int err = errno;
-  ::close(fd);
   if (done != out.size()) {
-    return absl::DataLossError(absl::StrCat(path, ": read error: ", std::strerror(err)));
+    return absl::DataLossError(absl::StrCat(
+        path, ": read error: ", err != 0 ? std::strerror(err) : "the file shrank while read"));
   }
   return out;
 }

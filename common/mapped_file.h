@@ -18,6 +18,10 @@ class MappedFile {
  public:
   // Maps `path` read-only. An empty file maps to size() == 0.
   static absl::StatusOr<std::unique_ptr<MappedFile>> Open(const std::string& path);
+  // Maps the file open at `fd` (which stays the caller's): a regular file
+  // of at most `max_bytes`; `path` names it in errors and path().
+  static absl::StatusOr<std::unique_ptr<MappedFile>> FromFd(int fd, const std::string& path,
+                                                            int64_t max_bytes = INT64_MAX);
   // `bytes` held in memory as if mapped from a file named `name` (parsers
   // read it the same way; fuzz targets and tests use it).
   static std::unique_ptr<MappedFile> FromBytes(std::string bytes, std::string name);
@@ -58,6 +62,9 @@ absl::Status MakeDirs(const std::string& dir);
 inline constexpr int64_t kMaxSmallFileBytes = int64_t{256} << 20;
 absl::StatusOr<std::string> ReadFileToString(const std::string& path,
                                              int64_t max_bytes = kMaxSmallFileBytes);
+// The same for a file already open at `fd` (which stays the caller's).
+absl::StatusOr<std::string> ReadFdToString(int fd, const std::string& path,
+                                           int64_t max_bytes = kMaxSmallFileBytes);
 
 }  // namespace llm2vec
 

@@ -76,6 +76,7 @@ struct ServerFlags {
   int64_t max_queue_tokens = 1 << 20, max_queue_requests = 4096, max_input_tokens = 0;
   int64_t max_inputs_per_request = 2048, threads = 0, drain_timeout_s = 30;
   int64_t max_input_bytes = int64_t{1} << 20, max_adapters = 64;
+  int64_t max_adapter_bytes = int64_t{2} << 30;
   std::string port_file;
   // Training jobs.
   std::string state_dir, data_root, adapter_root;
@@ -195,6 +196,8 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
             "longest input in tokens, BOS included (0: the model's max_position_embeddings)", 0);
   flags.Int("max-inputs-per-request", &f.max_inputs_per_request, "N", "inputs in one request", 1);
   flags.Int("max-adapters", &f.max_adapters, "N", "named adapters loaded at once", 1);
+  flags.Bytes("max-adapter-bytes", &f.max_adapter_bytes,
+              "bytes of one adapter folder's files LoadAdapter may read", 1);
   flags.Int("max-input-bytes", &f.max_input_bytes, "BYTES",
             "bytes of one input (text + instruction), refused before tokenizing", 1);
   flags.Int("threads", &f.threads, "N", "CPU math threads (0 = all cores)", 0, 1024);
@@ -347,6 +350,7 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   EmbeddingService::Options service_options;
   service_options.adapter_root = f.adapter_root;
+  service_options.max_adapter_bytes = f.max_adapter_bytes;
   const Authenticator* call_auth = auth->enabled() ? auth.get() : nullptr;
   service_options.auth = call_auth;
   EmbeddingService service(metrics.get(), service_options);

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/atomic_dir.h"
+#include "common/folder_reader.h"
 #include "common/mapped_file.h"
 
 namespace llm2vec {
@@ -39,14 +40,27 @@ absl::StatusOr<std::unique_ptr<SafetensorsArchive>> SafetensorsArchive::OpenFile
 
 absl::StatusOr<std::unique_ptr<SafetensorsArchive>> SafetensorsArchive::OpenFolder(
     const std::string& dir, const std::string& stem) {
-  const std::string single = dir + "/" + stem + ".safetensors";
-  if (IsRegularFile(single)) return OpenFile(single);
-  const std::string index_path = dir + "/" + stem + ".safetensors.index.json";
-  if (!IsRegularFile(index_path)) {
-    return absl::NotFoundError(absl::StrCat(dir, ": neither ", stem, ".safetensors nor ", stem,
-                                            ".safetensors.index.json exists"));
+  return OpenFolder(*FolderReader::AtPath(dir), stem);
+}
+
+absl::StatusOr<std::unique_ptr<SafetensorsArchive>> SafetensorsArchive::OpenFolder(
+    const FolderReader& folder, const std::string& stem) {
+  const std::string single = stem + ".safetensors";
+  if (folder.HasFile(single)) {
+    auto file = folder.MapFile(single);
+    if (!file.ok()) return file.status();
+    std::unique_ptr<SafetensorsArchive> archive(new SafetensorsArchive());
+    if (auto s = archive->AddMapped(std::move(*file)); !s.ok()) return s;
+    archive->description_ = folder.FilePath(single);
+    return archive;
   }
-  auto text = ReadFileToString(index_path);
+  const std::string index_name = stem + ".safetensors.index.json";
+  const std::string index_path = folder.FilePath(index_name);
+  if (!folder.HasFile(index_name)) {
+    return absl::NotFoundError(absl::StrCat(folder.path(), ": neither ", stem, ".safetensors nor ",
+                                            stem, ".safetensors.index.json exists"));
+  }
+  auto text = folder.ReadFile(index_name);
   if (!text.ok()) return text.status();
   nlohmann::json index = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (index.is_discarded() || !index.is_object() || !index.contains("weight_map") ||
@@ -65,8 +79,10 @@ absl::StatusOr<std::unique_ptr<SafetensorsArchive>> SafetensorsArchive::OpenFold
   std::unique_ptr<SafetensorsArchive> archive(new SafetensorsArchive());
   std::vector<std::string> paths;
   for (const std::string& shard : shards) {
-    paths.push_back(dir + "/" + shard);
-    if (auto s = archive->AddFile(paths.back()); !s.ok()) return s;
+    paths.push_back(folder.FilePath(shard));
+    auto file = folder.MapFile(shard);
+    if (!file.ok()) return file.status();
+    if (auto s = archive->AddMapped(std::move(*file)); !s.ok()) return s;
   }
   for (const auto& [name, shard] : index["weight_map"].items()) {
     if (archive->Find(name) == nullptr) {

@@ -28,6 +28,8 @@ struct SafetensorsView {
 };
 
 // One or more safetensors files seen as one name -> tensor table.
+class FolderReader;
+
 class SafetensorsArchive {
  public:
   // Opens a single .safetensors file.
@@ -41,6 +43,10 @@ class SafetensorsArchive {
   // layout (e.g. "adapter_model").
   static absl::StatusOr<std::unique_ptr<SafetensorsArchive>> OpenFolder(
       const std::string& dir, const std::string& stem = "model");
+  // The same through `folder` (a confined folder reads only beneath its
+  // root, without links, within its byte budget).
+  static absl::StatusOr<std::unique_ptr<SafetensorsArchive>> OpenFolder(
+      const FolderReader& folder, const std::string& stem);
 
   const SafetensorsView* Find(const std::string& name) const;
   const std::map<std::string, SafetensorsView>& tensors() const { return tensors_; }

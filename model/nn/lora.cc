@@ -59,9 +59,17 @@ std::optional<PeftTensorName> ParsePeftTensorName(const std::string& name) {
 absl::StatusOr<LoraWeights> LoadLoraAdapter(const std::string& dir, const ModelConfig& config,
                                             at::Device device, at::ScalarType dtype,
                                             LoraConfig* config_out) {
-  auto lora_config = LoadLoraConfig(dir + "/adapter_config.json");
+  return LoadLoraAdapter(*FolderReader::AtPath(dir), config, device, dtype, config_out);
+}
+
+absl::StatusOr<LoraWeights> LoadLoraAdapter(const FolderReader& folder, const ModelConfig& config,
+                                            at::Device device, at::ScalarType dtype,
+                                            LoraConfig* config_out) {
+  auto config_text = folder.ReadFile("adapter_config.json", int64_t{1} << 20);
+  if (!config_text.ok()) return config_text.status();
+  auto lora_config = ParseLoraConfig(*config_text, folder.FilePath("adapter_config.json"));
   if (!lora_config.ok()) return lora_config.status();
-  auto archive = SafetensorsArchive::OpenFolder(dir, "adapter_model");
+  auto archive = SafetensorsArchive::OpenFolder(folder, "adapter_model");
   if (!archive.ok()) return archive.status();
   const std::string& file = (*archive)->description();
   LoraWeights lora;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/folder_reader.h"
 #include "model/formats/adapter_config.h"
 #include "model/formats/model_config.h"
 #include "model/nn/transformer.h"
@@ -34,6 +35,11 @@ std::optional<PeftTensorName> ParsePeftTensorName(const std::string& name);
 // `device`/`dtype`. Errors name the file and tensor (shape disagreeing with
 // the base model, A without B, unknown module, ...).
 absl::StatusOr<LoraWeights> LoadLoraAdapter(const std::string& dir, const ModelConfig& config,
+                                            at::Device device, at::ScalarType dtype,
+                                            LoraConfig* config_out = nullptr);
+// The same through `folder` (FolderReader::Beneath for a folder a client
+// named).
+absl::StatusOr<LoraWeights> LoadLoraAdapter(const FolderReader& folder, const ModelConfig& config,
                                             at::Device device, at::ScalarType dtype,
                                             LoraConfig* config_out = nullptr);
 

@@ -204,21 +204,22 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(LoadedModel model,
 }
 
 absl::Status Trainer::OpenData() {
+  const std::string& name = DataName();
   switch (options_.objective) {
     case Objective::kMntp: {
-      auto p = MntpPacker::Open(options_.data_path, tokenizer(), options_.max_length);
+      auto p = MntpPacker::Open(options_.data_path, tokenizer(), options_.max_length, name);
       if (!p.ok()) return p.status();
       packer_ = std::move(*p);
       break;
     }
     case Objective::kSimCse: {
-      auto r = LineReader::Open(options_.data_path);
+      auto r = LineReader::Open(options_.data_path, name);
       if (!r.ok()) return r.status();
       sentences_ = std::move(*r);
       break;
     }
     case Objective::kSupervised: {
-      auto r = TripleReader::Open(options_.data_path);
+      auto r = TripleReader::Open(options_.data_path, name);
       if (!r.ok()) return r.status();
       triples_ = std::move(*r);
       break;
@@ -281,7 +282,7 @@ absl::StatusOr<TrainingBatch> Trainer::NextBatch() {
           if (!p.ok() || p->pooled <= 0) {  // e.g. only special-token text
             if (++skipped > 10000) {
               return absl::InvalidArgumentError(absl::StrCat(
-                  options_.data_path, ": ", skipped, " lines in a row before line ",
+                  DataName(), ": ", skipped, " lines in a row before line ",
                   sentences_->last_line_number(), " have no text tokens"));
             }
             continue;
@@ -309,7 +310,7 @@ absl::StatusOr<TrainingBatch> Trainer::NextBatch() {
           for (const auto* p : {&q, &pos, &neg}) {
             if (!p->ok() || (*p)->pooled <= 0) {
               return absl::InvalidArgumentError(absl::StrCat(
-                  options_.data_path, " line ", triples_->position().line,
+                  DataName(), " line ", triples_->position().line,
                   ": query, positive and negative need text tokens",
                   p->ok() ? "" : absl::StrCat(" (", p->status().message(), ")")));
             }
@@ -491,7 +492,7 @@ absl::Status Trainer::WriteCheckpointFiles(const std::string& dir) const {
   j["total_steps"] = options_.steps;
   j["lora_r"] = options_.lora.r;
   j["optimizer_steps"] = st.step;
-  j["data_path"] = options_.data_path;
+  j["data_path"] = DataName();
   DataPosition pos = packer_     ? packer_->position()
                      : sentences_ ? sentences_->position()
                                   : triples_->position();

@@ -62,6 +62,9 @@ struct TrainerOptions {
   // Text file (MNTP: documents to pack; SimCSE: one sentence per line) or
   // JSON lines of triples (supervised). Read in order, cycling.
   std::string data_path;
+  // What messages call the data file (a server's jobs read it through an
+  // open descriptor; this is the path the client gave). Empty: data_path.
+  std::string data_name;
   // Optimizer steps.
   int64_t steps = 1000;
   // Examples per micro-batch: packed sequences (MNTP), sentences (SimCSE),
@@ -196,6 +199,9 @@ class Trainer {
  private:
   Trainer(TrainerOptions options, std::unique_ptr<Encoder> encoder);
   absl::Status OpenData();
+  const std::string& DataName() const {
+    return options_.data_name.empty() ? options_.data_path : options_.data_name;
+  }
   // The objective's loss with `forward` (a graph when grad mode is on).
   at::Tensor Loss(const TrainingBatch& batch, const ForwardOptions& forward) const;
   absl::StatusOr<std::optional<TrainProgress>> MicroStepImpl();

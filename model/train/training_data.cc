@@ -18,11 +18,14 @@ bool IsBlank(const std::string& line) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<LineReader>> LineReader::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<LineReader>> LineReader::Open(const std::string& path,
+                                                             const std::string& name) {
   std::unique_ptr<LineReader> r(new LineReader());
-  r->path_ = path;
+  r->path_ = name.empty() ? path : name;
   r->in_.open(path, std::ios::binary);
-  if (!r->in_) return absl::NotFoundError(absl::StrCat("data file '", path, "' cannot be opened"));
+  if (!r->in_) {
+    return absl::NotFoundError(absl::StrCat("data file '", r->path_, "' cannot be opened"));
+  }
   return r;
 }
 
@@ -78,12 +81,13 @@ absl::Status LineReader::Seek(const DataPosition& position) {
 
 absl::StatusOr<std::unique_ptr<MntpPacker>> MntpPacker::Open(const std::string& path,
                                                             const Tokenizer& tokenizer,
-                                                            int64_t max_length) {
+                                                            int64_t max_length,
+                                                            const std::string& name) {
   if (max_length < 2) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_length ", max_length, " is too small for MNTP (at least 2)"));
   }
-  auto lines = LineReader::Open(path);
+  auto lines = LineReader::Open(path, name);
   if (!lines.ok()) return lines.status();
   std::unique_ptr<MntpPacker> p(new MntpPacker());
   p->lines_ = std::move(*lines);
@@ -121,8 +125,9 @@ absl::Status MntpPacker::Seek(const DataPosition& position) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<TripleReader>> TripleReader::Open(const std::string& path) {
-  auto lines = LineReader::Open(path);
+absl::StatusOr<std::unique_ptr<TripleReader>> TripleReader::Open(const std::string& path,
+                                                                 const std::string& name) {
+  auto lines = LineReader::Open(path, name);
   if (!lines.ok()) return lines.status();
   std::unique_ptr<TripleReader> r(new TripleReader());
   r->lines_ = std::move(*lines);

@@ -37,7 +37,9 @@ struct DataPosition {
 class LineReader {
  public:
   // NotFound when `path` cannot be opened.
-  static absl::StatusOr<std::unique_ptr<LineReader>> Open(const std::string& path);
+  // `name` stands for the file in messages (default: `path`).
+  static absl::StatusOr<std::unique_ptr<LineReader>> Open(const std::string& path,
+                                                          const std::string& name = "");
 
   // The next line that is not empty or all whitespace (without its line
   // end), starting again at the top after the last line. InvalidArgument
@@ -69,7 +71,8 @@ class MntpPacker {
   // `max_length` >= 2: tokens per sequence, BOS included.
   static absl::StatusOr<std::unique_ptr<MntpPacker>> Open(const std::string& path,
                                                           const Tokenizer& tokenizer,
-                                                          int64_t max_length);
+                                                          int64_t max_length,
+                                                          const std::string& name = "");
 
   // The next sequence: BOS (when the tokenizer's template adds one) then
   // max_length - 1 tokens of text.
@@ -98,7 +101,8 @@ struct Triple {
 
 class TripleReader {
  public:
-  static absl::StatusOr<std::unique_ptr<TripleReader>> Open(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<TripleReader>> Open(const std::string& path,
+                                                            const std::string& name = "");
 
   // The next triple; InvalidArgument naming the file and line when a line
   // is not a JSON object with string fields query, positive and negative.

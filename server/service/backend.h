@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/folder_reader.h"
 #include "model/nn/encode_types.h"
 
 namespace llm2vec {
@@ -75,7 +76,8 @@ class Backend {
   virtual absl::StatusOr<Batch> Embed(const std::vector<PreparedInput>& inputs, PoolingMode pooling,
                                       const Adapter* adapter) = 0;
   // Reads a PEFT adapter folder onto the device.
-  virtual absl::StatusOr<std::shared_ptr<const Adapter>> LoadAdapter(const std::string& path) = 0;
+  virtual absl::StatusOr<std::shared_ptr<const Adapter>> LoadAdapter(
+      const FolderReader& folder) = 0;
   // Bytes in use on the device (nullopt on the CPU).
   virtual std::optional<int64_t> DeviceMemoryInUse() const = 0;
 };

@@ -525,12 +525,19 @@ absl::StatusOr<std::string> EmbeddingEngine::AdapterPath(const std::string& name
 }
 
 absl::Status EmbeddingEngine::LoadAdapter(const std::string& name, const std::string& path) {
+  return LoadAdapter(name, FolderReader::AtPath(path));
+}
+
+absl::Status EmbeddingEngine::LoadAdapter(const std::string& name,
+                                          std::shared_ptr<const FolderReader> folder) {
   if (absl::Status s = adapters_.CheckNewName(name); !s.ok()) return s;
   // Tensors are created on the device worker, between batches.
-  return RunOnWorker([this, name, path]() -> absl::Status {
-    auto weights = backend_->LoadAdapter(path);
+  return RunOnWorker([this, name, folder]() -> absl::Status {
+    auto weights = backend_->LoadAdapter(*folder);
     if (!weights.ok()) return weights.status();
-    if (absl::Status s = adapters_.Insert(name, *std::move(weights), path); !s.ok()) return s;
+    if (absl::Status s = adapters_.Insert(name, *std::move(weights), folder->path()); !s.ok()) {
+      return s;
+    }
     if (metrics_ != nullptr) metrics_->SetAdaptersLoaded(adapters_.size());
     return absl::OkStatus();
   });

@@ -97,6 +97,8 @@ class EmbeddingEngine {
   // Loads a PEFT adapter folder under `name` (NOT_FOUND/INVALID_ARGUMENT
   // from the loader; ALREADY_EXISTS when the name is taken).
   absl::Status LoadAdapter(const std::string& name, const std::string& path);
+  // The same through `folder` (confined when a client named it).
+  absl::Status LoadAdapter(const std::string& name, std::shared_ptr<const FolderReader> folder);
   // NOT_FOUND when no adapter has that name. Queued requests for it fail
   // with NOT_FOUND.
   absl::Status UnloadAdapter(const std::string& name);

@@ -176,7 +176,8 @@ grpc::Status EmbeddingService::Info(grpc::ServerContext* context,
   return Finish("Info", start, absl::OkStatus());
 }
 
-absl::StatusOr<std::string> AdapterDirUnderRoot(const std::string& root, const std::string& path) {
+absl::StatusOr<std::shared_ptr<const FolderReader>> AdapterFolderUnderRoot(
+    const std::string& root, const std::string& path, int64_t max_bytes, BeneathMode mode) {
   if (root.empty()) {
     return absl::FailedPreconditionError(
         "LoadAdapter is off: the server has no --adapter-root (nor a --state-dir)");
@@ -188,15 +189,19 @@ absl::StatusOr<std::string> AdapterDirUnderRoot(const std::string& root, const s
       "to the root"));
   std::string relative = path;
   if (!path.empty() && path.front() == '/') {
+    // Absolute: inside the root as given or as resolved.
     char real_root[PATH_MAX];
-    if (realpath(root.c_str(), real_root) == nullptr) return not_here;
-    const std::string prefix = absl::StrCat(real_root, "/");
-    if (!absl::StartsWith(path, prefix)) return not_here;
+    std::string prefix = JoinPath(root, "");
+    if (!absl::StartsWith(path, prefix)) {
+      if (realpath(root.c_str(), real_root) == nullptr) return not_here;
+      prefix = JoinPath(real_root, "");
+      if (!absl::StartsWith(path, prefix)) return not_here;
+    }
     relative = path.substr(prefix.size());
   }
-  auto dir = ConfinedPath(root, relative, "path");
-  if (!dir.ok() || !IsDirectory(*dir)) return not_here;
-  return *dir;
+  auto folder = FolderReader::Beneath(root, relative, max_bytes, mode, "--max-adapter-bytes");
+  if (!folder.ok()) return not_here;
+  return *folder;
 }
 
 grpc::Status EmbeddingService::LoadAdapter(grpc::ServerContext* context,
@@ -207,9 +212,10 @@ grpc::Status EmbeddingService::LoadAdapter(grpc::ServerContext* context,
     return Finish("LoadAdapter", start, caller.status());
   }
   if (engine() == nullptr) return Finish("LoadAdapter", start, kLoading);
-  auto dir = AdapterDirUnderRoot(options_.adapter_root, request->path());
-  if (!dir.ok()) return Finish("LoadAdapter", start, dir.status());
-  return Finish("LoadAdapter", start, engine()->LoadAdapter(request->name(), *dir));
+  auto folder = AdapterFolderUnderRoot(options_.adapter_root, request->path(),
+                                       options_.max_adapter_bytes);
+  if (!folder.ok()) return Finish("LoadAdapter", start, folder.status());
+  return Finish("LoadAdapter", start, engine()->LoadAdapter(request->name(), *std::move(folder)));
 }
 
 grpc::Status EmbeddingService::UnloadAdapter(grpc::ServerContext* context,

@@ -17,11 +17,14 @@
 
 namespace llm2vec {
 
-// The folder `path` names under `root` for LoadAdapter: relative to the
-// root, or absolute inside it, symlinks resolved and confined; NOT_FOUND
-// (one message, whether the path exists elsewhere or not) otherwise;
-// FAILED_PRECONDITION when `root` is "".
-absl::StatusOr<std::string> AdapterDirUnderRoot(const std::string& root, const std::string& path);
+// The folder `path` names under `root` for LoadAdapter, relative to the
+// root or absolute inside it, opened beneath the root (OpenBeneath); its
+// files are read without following links and may total `max_bytes`.
+// NOT_FOUND (one message, whether the path exists elsewhere or not)
+// otherwise; FAILED_PRECONDITION when `root` is "".
+absl::StatusOr<std::shared_ptr<const FolderReader>> AdapterFolderUnderRoot(
+    const std::string& root, const std::string& path, int64_t max_bytes,
+    BeneathMode mode = BeneathMode::kAuto);
 
 class EmbeddingService final : public v1::EmbeddingService::Service {
  public:
@@ -34,6 +37,8 @@ class EmbeddingService final : public v1::EmbeddingService::Service {
     // LoadAdapter call. Anything else is NOT_FOUND with one message, so
     // the server's other paths cannot be probed.
     std::string adapter_root;
+    // Bytes of one adapter folder's files that LoadAdapter reads at most.
+    int64_t max_adapter_bytes = int64_t{2} << 30;
     // Who may call: embed for Embed, EmbedStream, Similarity, Tokenize and
     // Info; admin for LoadAdapter and UnloadAdapter. Null: everyone. Not
     // owned; must outlive the service.

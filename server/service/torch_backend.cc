@@ -67,14 +67,15 @@ class TorchBackend final : public Backend {
     return batch;
   }
 
-  absl::StatusOr<std::shared_ptr<const Adapter>> LoadAdapter(const std::string& path) override {
+  absl::StatusOr<std::shared_ptr<const Adapter>> LoadAdapter(
+      const FolderReader& folder) override {
     const Transformer& t = encoder_->transformer();
     try {
-      auto lora = LoadLoraAdapter(path, t.config(), t.device(), t.dtype());
+      auto lora = LoadLoraAdapter(folder, t.config(), t.device(), t.dtype());
       if (!lora.ok()) return lora.status();
       return std::make_shared<const TorchAdapter>(std::move(*lora));
     } catch (const std::exception& e) {
-      return ExceptionStatus(e, absl::StrCat("loading adapter ", path));
+      return ExceptionStatus(e, absl::StrCat("loading adapter ", folder.path()));
     }
   }
 

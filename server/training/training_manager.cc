@@ -1,6 +1,7 @@
 #include "server/training/training_manager.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -347,14 +348,17 @@ absl::StatusOr<v1::Job> TrainingManager::Cancel(const std::string& id) {
   // resume queues it (it would be recorded cancelled and still run).
   absl::MutexLock submit(&submit_mu_);
   bool was_queued = false;
+  bool ending = false;
   {
     absl::MutexLock lock(&mu_);
     auto it = std::find(queue_.begin(), queue_.end(), id);
     if (it != queue_.end()) {
       queue_.erase(it);
       was_queued = true;
+    } else if (active_ != nullptr && active_->job.id() == id &&
+               active_->phase == Active::Phase::kEnded) {
+      ending = true;  // finishing (or already cancelled): too late
     } else if (active_ != nullptr && active_->job.id() == id) {
-      if (active_->phase == Active::Phase::kEnded) return active_->job;
       if (active_->in_unit || active_->phase == Active::Phase::kPreparing) {
         active_->cancel = true;
       } else {
@@ -368,6 +372,10 @@ absl::StatusOr<v1::Job> TrainingManager::Cancel(const std::string& id) {
   // The database outside mu_: the device worker's RunUnit needs mu_.
   auto job = store_->Get(id);
   if (!job.ok()) return job.status();
+  if (ending && job->state() == v1::JOB_STATE_RUNNING) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", id, " is ending; it can no longer be cancelled"));
+  }
   if (!was_queued && job->state() != v1::JOB_STATE_INTERRUPTED) {
     return absl::FailedPreconditionError(
         absl::StrCat("job ", id, " is ", JobStateName(job->state()), "; only queued, running and "
@@ -573,6 +581,7 @@ void TrainingManager::StartJob(v1::Job job) {
   // tensor work, run on the device worker.
   std::unique_ptr<Trainer> made;
   std::string resumed_from;
+  UniqueFd data_fd;  // open until the trainer has opened the data itself
   auto prepare = [&]() -> absl::Status {
     const v1::TrainRequest& request = job.request();
     auto objective = ObjectiveOf(request.objective());
@@ -580,9 +589,20 @@ void TrainingManager::StartJob(v1::Job job) {
     auto resolved = ResolveOptions(*objective, request.hyperparameters(), options_);
     if (!resolved.ok()) return resolved.status();
     TrainerOptions o = *std::move(resolved);
-    auto data = ConfinedPath(options_.data_root, request.data_path(), "data_path");
+    // The data file is opened beneath the root now, and the trainer reads
+    // that open file (through its /proc/self/fd link), so a path swapped
+    // for a link since Submit cannot lead outside, and a file removed or
+    // replaced while the job runs is still the file the job started on.
+    auto data = OpenBeneath(options_.data_root, request.data_path(), O_RDONLY, "data_path");
     if (!data.ok()) return data.status();
-    o.data_path = *data;
+    struct stat st;
+    if (fstat(data->get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("data_path '", request.data_path(), "' is not a regular file"));
+    }
+    data_fd = std::move(*data);
+    o.data_path = absl::StrCat("/proc/self/fd/", data_fd.get());
+    o.data_name = request.data_path();
     o.checkpoint_dir = JoinPath(JoinPath(JoinPath(options_.state_dir, "jobs"), job.id()),
                                 "checkpoints");
     if (auto s = MakeDirs(o.checkpoint_dir); !s.ok()) return s;
@@ -720,6 +740,9 @@ void TrainingManager::FinishJob() {
   }
   if (job.state() != v1::JOB_STATE_INTERRUPTED) job.set_finished_unix_ms(NowUnixMs());
   Record(job, v1::JobEvent::KIND_STATE, history, job.error());
+  // The metric follows the record at once (a client that sees the job
+  // ended finds it counted).
+  RefreshJobCounts();
   // The adapter is the result; the checkpoints go only once the job is
   // recorded as done (a crash before that resumes from them).
   if (job.state() == v1::JOB_STATE_SUCCEEDED) {

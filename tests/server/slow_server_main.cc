@@ -36,8 +36,9 @@ class SlowBackend final : public Backend {
     absl::SleepFor(delay_ - (absl::Now() - start));
     return batch;
   }
-  absl::StatusOr<std::shared_ptr<const Adapter>> LoadAdapter(const std::string& path) override {
-    return inner_->LoadAdapter(path);
+  absl::StatusOr<std::shared_ptr<const Adapter>> LoadAdapter(
+      const FolderReader& folder) override {
+    return inner_->LoadAdapter(folder);
   }
   std::optional<int64_t> DeviceMemoryInUse() const override { return inner_->DeviceMemoryInUse(); }
 

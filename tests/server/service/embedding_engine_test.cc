@@ -146,7 +146,9 @@ class FakeBackend final : public Backend {
     return batch;
   }
 
-  absl::StatusOr<std::shared_ptr<const Adapter>> LoadAdapter(const std::string& path) override {
+  absl::StatusOr<std::shared_ptr<const Adapter>> LoadAdapter(
+      const FolderReader& folder) override {
+    const std::string& path = folder.path();
     if (path == "bad") return absl::InvalidArgumentError("bad: not an adapter folder");
     return std::make_shared<const FakeAdapter>(static_cast<float>(path.size()));
   }

@@ -9,12 +9,14 @@
 #include <deque>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -61,6 +63,13 @@ class FakeDevice {
 
   int ran_on_device() const { return ran_on_device_.load(); }
 
+  // `hook` runs once on the device thread, right after the next work
+  // posted with Run (a job's start: model, trainer and data opened).
+  void AfterNextRun(std::function<void()> hook) {
+    absl::MutexLock lock(&mu_);
+    after_next_run_ = std::move(hook);
+  }
+
  private:
   void Loop() {
     while (true) {
@@ -77,6 +86,13 @@ class FakeDevice {
       }
       if (work) {
         work();
+        std::function<void()> hook;
+        {
+          absl::MutexLock lock(&mu_);
+          hook = std::move(after_next_run_);
+          after_next_run_ = nullptr;
+        }
+        if (hook) hook();
       } else if (manager == nullptr || !manager->RunUnit(absl::InfiniteFuture())) {
         absl::MutexLock lock(&mu_);
         mu_.AwaitWithTimeout(absl::Condition(
@@ -93,6 +109,7 @@ class FakeDevice {
   std::deque<std::function<void()>> posted_ ABSL_GUARDED_BY(mu_);
   TrainingManager* manager_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> after_next_run_ ABSL_GUARDED_BY(mu_);
   std::atomic<int> ran_on_device_{0};
   std::thread thread_;
 };
@@ -194,6 +211,67 @@ TEST_F(TrainingManagerTest, AFailedStartFailsOnlyThatJob) {
   const v1::Job failed = AwaitState(first->id(), v1::JOB_STATE_FAILED);
   EXPECT_NE(failed.error().find("adapter_config.json"), std::string::npos) << failed.error();
   AwaitState(second->id(), v1::JOB_STATE_SUCCEEDED);
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// The data file is opened when the job starts and read through that open
+// file: removed and replaced by other text while the job runs, the job
+// still trains on what it opened, to the same adapter bit for bit.
+TEST_F(TrainingManagerTest, ADataFileReplacedWhileTheJobRunsChangesNothing) {
+  Start();
+  auto reference = manager_->Submit(Mntp("untouched", 3));
+  ASSERT_TRUE(reference.ok()) << reference.status();
+  AwaitState(reference->id(), v1::JOB_STATE_SUCCEEDED);
+  // Its last device work (freeing the model) comes after SUCCEEDED.
+  const absl::Time until = absl::Now() + absl::Seconds(30);
+  while (device_.ran_on_device() < 3 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_EQ(device_.ran_on_device(), 3);
+
+  const std::string data = dir_ + "/data/stories.txt";
+  device_.AfterNextRun([data] {
+    ASSERT_EQ(::unlink(data.c_str()), 0);
+    std::ofstream(data) << "Completely different text that the job must never see.\n";
+  });
+  auto job = manager_->Submit(Mntp("replaced", 3));
+  ASSERT_TRUE(job.ok()) << job.status();
+  const v1::Job done = AwaitState(job->id(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(done.step(), 3);
+  EXPECT_NE(ReadAll(data).find("Completely different"), std::string::npos);  // it was replaced
+  const std::string a = ReadAll(dir_ + "/adapters/untouched/adapter_model.safetensors");
+  ASSERT_FALSE(a.empty());
+  EXPECT_TRUE(a == ReadAll(dir_ + "/adapters/replaced/adapter_model.safetensors"))
+      << "the job read the replacement";
+}
+
+// A data path checked at Submit and swapped for a link to a file outside
+// the data root before the job starts: the job fails naming the path and
+// reads nothing outside.
+TEST_F(TrainingManagerTest, ADataPathSwappedForALinkBeforeTheJobStartsIsNotFollowed) {
+  Start();
+  ASSERT_EQ(::system(("mkdir -p " + dir_ + "/outside").c_str()), 0);
+  std::ofstream(dir_ + "/outside/secret.txt") << "a secret line of text\n";
+  ::link((dir_ + "/data/stories.txt").c_str(), (dir_ + "/data/other.txt").c_str());
+  absl::Notification submitted;
+  device_.AfterNextRun([&submitted] { submitted.WaitForNotification(); });
+  auto first = manager_->Submit(Mntp("first", 1));
+  ASSERT_TRUE(first.ok()) << first.status();
+  v1::TrainRequest second_request = Mntp("second", 1);
+  second_request.set_data_path("other.txt");
+  auto second = manager_->Submit(second_request);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(::unlink((dir_ + "/data/other.txt").c_str()), 0);
+  ASSERT_EQ(::symlink((dir_ + "/outside/secret.txt").c_str(), (dir_ + "/data/other.txt").c_str()),
+            0);
+  submitted.Notify();
+  AwaitState(first->id(), v1::JOB_STATE_SUCCEEDED);
+  const v1::Job failed = AwaitState(second->id(), v1::JOB_STATE_FAILED);
+  EXPECT_NE(failed.error().find("data_path 'other.txt'"), std::string::npos) << failed.error();
+  EXPECT_EQ(failed.error().find("secret"), std::string::npos) << failed.error();
+  EXPECT_EQ(failed.error().find("outside"), std::string::npos) << failed.error();
 }
 
 // Cancelling a queued job takes it out of the queue; resuming it queues it
