@@ -285,6 +285,11 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A write past a file size limit (ulimit -f) fails with EFBIG, as on a
+  // full disk, instead of killing the server; and a peer that goes away
+  // mid-write is an error on that connection, not the end of the process.
+  ::signal(SIGXFSZ, SIG_IGN);
+  ::signal(SIGPIPE, SIG_IGN);
 
   auto metrics = Metrics::Create();
   // HTTP and gRPC listen from the start: health reports NOT_SERVING (503 /

@@ -531,6 +531,12 @@ void Trainer::PruneCheckpoints() const {
   }
 }
 
+std::vector<std::string> Trainer::Checkpoints(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& [step, path] : ListCheckpoints(dir)) out.insert(out.begin(), path);
+  return out;
+}
+
 absl::StatusOr<std::string> Trainer::LatestCheckpoint(const std::string& dir) {
   if (fs::exists(fs::path(dir) / kStateFile)) return dir;
   std::map<int64_t, std::string> all = ListCheckpoints(dir);

@@ -179,6 +179,8 @@ class Trainer {
   // `dir` itself when it is a checkpoint, else its newest
   // checkpoint-<step> folder; NotFound when there is none.
   static absl::StatusOr<std::string> LatestCheckpoint(const std::string& dir);
+  // The checkpoint-<step> folders in `dir`, newest first.
+  static std::vector<std::string> Checkpoints(const std::string& dir);
 
   // Learning rate of 0-based step `step`.
   double LearningRate(int64_t step) const;

@@ -29,6 +29,12 @@
 namespace llm2vec {
 namespace {
 
+// The last component of `path`.
+std::string Basename(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
 // Watch events kept for watchers that are behind.
 
 int64_t NowUnixMs() { return absl::ToUnixMillis(absl::Now()); }
@@ -582,6 +588,7 @@ void TrainingManager::StartJob(v1::Job job) {
   std::unique_ptr<Trainer> made;
   std::string resumed_from;
   UniqueFd data_fd;  // open until the trainer has opened the data itself
+  std::vector<std::string> skipped_checkpoints;  // "checkpoint-7: why"
   auto prepare = [&]() -> absl::Status {
     const v1::TrainRequest& request = job.request();
     auto objective = ObjectiveOf(request.objective());
@@ -616,14 +623,26 @@ void TrainingManager::StartJob(v1::Job job) {
       load.shared_weights = options_.shared_weights;
     }
     return OnDevice(absl::StrCat("starting ", job.id()), [&]() -> absl::Status {
-      auto model = LoadModel(options_.model, load);
-      if (!model.ok()) return model.status();
-      auto trainer = Trainer::Create(std::move(*model), o);
+      auto create = [&]() -> absl::StatusOr<std::unique_ptr<Trainer>> {
+        auto model = LoadModel(options_.model, load);
+        if (!model.ok()) return model.status();
+        return Trainer::Create(std::move(*model), o);
+      };
+      auto trainer = create();
       if (!trainer.ok()) return trainer.status();
-      auto latest = Trainer::LatestCheckpoint(o.checkpoint_dir);
-      if (latest.ok()) {
-        if (auto s = (*trainer)->Resume(*latest); !s.ok()) return s;
-        resumed_from = *latest;
+      // The newest checkpoint that loads; one that does not (a disk error,
+      // a file cut short) is passed over for the one before it, and with
+      // none the job starts again from step 0: steps are lost, never the
+      // job.
+      for (const std::string& dir : Trainer::Checkpoints(o.checkpoint_dir)) {
+        absl::Status s = (*trainer)->Resume(dir);
+        if (s.ok()) {
+          resumed_from = dir;
+          break;
+        }
+        skipped_checkpoints.push_back(absl::StrCat(Basename(dir), ": ", s.message()));
+        trainer = create();  // a failed Resume may have loaded part of the state
+        if (!trainer.ok()) return trainer.status();
       }
       made = std::move(*trainer);
       return absl::OkStatus();
@@ -635,6 +654,12 @@ void TrainingManager::StartJob(v1::Job job) {
     trainer = prepared;
   } else {
     trainer = std::move(made);
+    for (const std::string& skipped : skipped_checkpoints) {
+      const std::string why = WithoutServerPaths(skipped);
+      Record(job, v1::JobEvent::KIND_STATE, "checkpoint skipped",
+             absl::StrCat(why, "; trying an older one"));
+      LogLine(absl::StrCat(job.id(), ": checkpoint skipped: ", skipped));
+    }
     if (!resumed_from.empty()) {
       job.set_step((*trainer)->step());
       job.set_checkpoint_path(resumed_from);
@@ -645,6 +670,8 @@ void TrainingManager::StartJob(v1::Job job) {
       LogLine(absl::StrCat(job.id(), " resumed from ", resumed_from));
     } else {
       job.set_step(0);
+      job.set_checkpoint_step(0);
+      job.clear_checkpoint_path();
     }
   }
 
@@ -668,6 +695,20 @@ void TrainingManager::StartJob(v1::Job job) {
     LogLine(absl::StrCat(job.id(), " running from step ", job.step(), " of ", job.total_steps()));
     if (host_.wake_worker) host_.wake_worker();
   }
+}
+
+std::string TrainingManager::WithoutServerPaths(std::string text) const {
+  const std::pair<std::string, std::string> folders[] = {
+      {options_.state_dir, "STATE_DIR"}, {options_.adapter_root, "ADAPTER_ROOT"},
+      {options_.data_root, "DATA_ROOT"}};
+  for (const auto& [folder, name] : folders) {
+    if (folder.empty()) continue;
+    for (size_t at = text.find(folder); at != std::string::npos;
+         at = text.find(folder, at + name.size())) {
+      text.replace(at, folder.size(), name);
+    }
+  }
+  return text;
 }
 
 void TrainingManager::FinishJob() {
@@ -739,6 +780,9 @@ void TrainingManager::FinishJob() {
       break;
   }
   if (job.state() != v1::JOB_STATE_INTERRUPTED) job.set_finished_unix_ms(NowUnixMs());
+  // The client sees the reason, not the server's folders (the log has them).
+  const std::string full_error = job.error();
+  job.set_error(WithoutServerPaths(full_error));
   Record(job, v1::JobEvent::KIND_STATE, history, job.error());
   // The metric follows the record at once (a client that sees the job
   // ended finds it counted).
@@ -749,7 +793,7 @@ void TrainingManager::FinishJob() {
     if (auto s = RemoveTree(job_dir); !s.ok()) LogLine(std::string(s.message()));
   }
   LogLine(absl::StrCat(job.id(), " ", history, " at step ", job.step(),
-                       job.error().empty() ? "" : ": ", job.error()));
+                       full_error.empty() ? "" : ": ", full_error));
   // Frees the job's model (on the device) before the next one loads.
   OnDevice(absl::StrCat("releasing ", job.id()), [&] {
     trainer.reset();

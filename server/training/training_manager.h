@@ -155,6 +155,9 @@ class TrainingManager {
   // queue (runner thread; the tensor work on the device worker).
   void StartJob(v1::Job job);
   // Ends the active job as its outcome says (runner thread).
+  // `text` with the state, adapter and data folders named STATE_DIR,
+  // ADAPTER_ROOT and DATA_ROOT: what a client may see of a server path.
+  std::string WithoutServerPaths(std::string text) const;
   void FinishJob();
   // Persists `job`, records a history line, publishes a watch event.
   void Record(const v1::Job& job, v1::JobEvent::Kind kind, const std::string& history_kind,

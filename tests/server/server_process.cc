@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,7 +26,8 @@ namespace testing {
 
 std::string DemoModel() { return TestdataPath("models/stories260k-gguf/stories260K.gguf"); }
 
-ServerProcess::ServerProcess(std::vector<std::string> extra_flags, absl::Duration batch_delay) {
+ServerProcess::ServerProcess(std::vector<std::string> extra_flags, absl::Duration batch_delay,
+                             int64_t file_size_limit) {
   char dir_template[] = "/tmp/llm2vec_e2e_XXXXXX";
   EXPECT_NE(mkdtemp(dir_template), nullptr);
   dir_ = dir_template;
@@ -46,6 +48,11 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_flags, absl::Duratio
   pid_ = fork();
   if (pid_ == 0) {
     if (std::freopen((dir_ + "/server.log").c_str(), "w", stderr) == nullptr) _exit(126);
+    if (file_size_limit > 0) {
+      const struct rlimit limit = {static_cast<rlim_t>(file_size_limit),
+                                   static_cast<rlim_t>(file_size_limit)};
+      if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(125);
+    }
     if (slow) {
       const std::string ms = std::to_string(absl::ToInt64Milliseconds(batch_delay));
       setenv("LLM2VEC_TEST_BATCH_DELAY_MS", ms.c_str(), 1);

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -28,8 +29,11 @@ class ServerProcess {
   // the test build of the server (slow_server_main.cc) instead, whose every
   // batch takes at least that long: a slow device, so that work waits in
   // its queue.
+  // A `file_size_limit` (bytes) is set as the server's RLIMIT_FSIZE: a
+  // write beyond it fails as on a full disk.
   explicit ServerProcess(std::vector<std::string> extra_flags,
-                         absl::Duration batch_delay = absl::ZeroDuration());
+                         absl::Duration batch_delay = absl::ZeroDuration(),
+                         int64_t file_size_limit = 0);
   // SIGKILLs a server still running; removes the temporary folder.
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;

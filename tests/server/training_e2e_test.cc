@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -306,6 +308,74 @@ TEST(TrainingE2eTest, BadRequestsAreRefusedWithTheStatusTable) {
   v1::ListJobsResponse list;
   ASSERT_TRUE(stub->ListJobs(&list_context, v1::ListJobsRequest(), &list).ok());
   EXPECT_EQ(list.jobs_size(), 0);
+}
+
+// Names in `dir` (none when it does not exist).
+std::vector<std::string> ListDir(const std::string& dir) {
+  std::vector<std::string> names;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (dirent* e = readdir(d)) {
+      const std::string name = e->d_name;
+      if (name != "." && name != "..") names.push_back(name);
+    }
+    closedir(d);
+  }
+  return names;
+}
+
+// A full disk (the server's file size limit, so writes fail with EFBIG as
+// they would with ENOSPC) while a checkpoint or the final adapter is
+// written: the job fails naming the write and the reason, nothing
+// half-written is left where a reader would take it for whole, and the
+// server goes on serving and takes the next job.
+TEST(TrainingE2eTest, AFullDiskFailsTheJobCleanlyAndTheServerGoesOn) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  struct Case {
+    const char* what;
+    int64_t checkpoint_every;
+    const char* error;  // in the job's error
+  };
+  for (const Case& c : {Case{"checkpoint", 1, "File too large"},
+                        Case{"adapter", 0, "writing the adapter failed"}}) {
+    SCOPED_TRACE(c.what);
+    TempDir tmp;
+    WriteStories(tmp.path() + "/data", 300);
+    // rank 64: the adapter is 1.5 MB, its checkpoint 4.5 MB; the limit
+    // leaves room for the job database and the log.
+    ServerProcess server({"--training-data-root", tmp.path() + "/data", "--adapter-root",
+                          tmp.path() + "/adapters", "--state-dir", tmp.path() + "/state"},
+                         absl::ZeroDuration(), int64_t{1} << 20);
+    auto stub = Stub(server);
+    v1::TrainRequest request = SmallMntp("big", 2);
+    request.mutable_hyperparameters()->set_lora_r(64);
+    request.mutable_hyperparameters()->set_checkpoint_every(c.checkpoint_every);
+    v1::Job job;
+    ASSERT_TRUE(Train(stub.get(), request, &job).ok()) << server.Log();
+    const v1::Job failed = WaitForState(stub.get(), job.id(), v1::JOB_STATE_FAILED);
+    ASSERT_EQ(failed.state(), v1::JOB_STATE_FAILED) << failed.DebugString() << server.Log();
+    EXPECT_NE(failed.error().find(c.error), std::string::npos) << failed.error();
+    EXPECT_NE(failed.error().find("File too large"), std::string::npos) << failed.error();
+    EXPECT_EQ(failed.error().find(tmp.path()), std::string::npos) << failed.error();
+    // Nothing partial: no adapter folder, no staging folder, no checkpoint.
+    EXPECT_EQ(ListDir(tmp.path() + "/adapters"), std::vector<std::string>());
+    EXPECT_EQ(ListDir(tmp.path() + "/state/jobs/" + job.id() + "/checkpoints"),
+              std::vector<std::string>());
+    // Still serving, and a job that fits runs.
+    auto embedded = server.client().Embed([] {
+      v1::EmbedRequest r;
+      r.add_inputs()->set_text("The cat sat on the mat.");
+      return r;
+    }());
+    ASSERT_TRUE(embedded.ok()) << embedded.status();
+    v1::Job small;
+    v1::TrainRequest fits = SmallMntp("small", 2);
+    fits.mutable_hyperparameters()->set_lora_r(4);
+    fits.mutable_hyperparameters()->set_checkpoint_every(0);
+    ASSERT_TRUE(Train(stub.get(), fits, &small).ok());
+    EXPECT_EQ(WaitForState(stub.get(), small.id(), v1::JOB_STATE_SUCCEEDED).state(),
+              v1::JOB_STATE_SUCCEEDED)
+        << server.Log();
+  }
 }
 
 TEST(TrainingE2eTest, CancelRunningAndQueuedJobs) {

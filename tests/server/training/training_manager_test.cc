@@ -15,11 +15,13 @@
 #include <thread>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "model/train/trainer.h"
 #include "server/training/job_store.h"
 #include "tests/testdata.h"
 
@@ -63,6 +65,12 @@ class FakeDevice {
 
   int ran_on_device() const { return ran_on_device_.load(); }
 
+  // While paused, no training unit runs (posted work still does).
+  void PauseUnits(bool paused) {
+    absl::MutexLock lock(&mu_);
+    units_paused_ = paused;
+  }
+
   // `hook` runs once on the device thread, right after the next work
   // posted with Run (a job's start: model, trainer and data opened).
   void AfterNextRun(std::function<void()> hook) {
@@ -82,7 +90,7 @@ class FakeDevice {
           work = std::move(posted_.front());
           posted_.pop_front();
         }
-        manager = manager_;
+        manager = units_paused_ ? nullptr : manager_;
       }
       if (work) {
         work();
@@ -110,6 +118,7 @@ class FakeDevice {
   TrainingManager* manager_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::function<void()> after_next_run_ ABSL_GUARDED_BY(mu_);
+  bool units_paused_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<int> ran_on_device_{0};
   std::thread thread_;
 };
@@ -359,6 +368,53 @@ TEST_F(TrainingManagerTest, AJobTheServerDiedUnderTwiceIsFailedNotResumed) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->crashes(), 0);
   AwaitState(twice, v1::JOB_STATE_SUCCEEDED);
+}
+
+// A checkpoint that does not load (cut short by a crash or a bad disk) is
+// passed over: the job resumes from the one before, says so in its events,
+// and finishes.
+TEST_F(TrainingManagerTest, ACorruptCheckpointIsSkippedForTheOneBefore) {
+  Start();
+  v1::TrainRequest request = Mntp("adapter-k", 200);
+  auto job = manager_->Submit(request);
+  ASSERT_TRUE(job.ok()) << job.status();
+  // Let it make a few steps, then stop the server under it.
+  absl::StatusOr<v1::Job> now;
+  const absl::Time until = absl::Now() + absl::Seconds(60);
+  do {
+    now = manager_->Get(job->id());
+    absl::SleepFor(absl::Milliseconds(2));
+  } while (now.ok() && now->checkpoint_step() < 3 && absl::Now() < until);
+  device_.PauseUnits(true);
+  manager_.reset();  // Shutdown: checkpoints the step it reached
+  device_.PauseUnits(false);
+  const std::string checkpoints = dir_ + "/state/jobs/" + job->id() + "/checkpoints";
+  const std::vector<std::string> saved = Trainer::Checkpoints(checkpoints);
+  ASSERT_EQ(saved.size(), 2u);
+  const std::string newest = saved[0].substr(saved[0].rfind('/') + 1);
+  const int64_t older_step = std::stoll(saved[1].substr(saved[1].rfind('-') + 1));
+  // The newest checkpoint's optimizer state cut in half.
+  const std::string optimizer = saved[0] + "/optimizer.safetensors";
+  const std::string bytes = ReadAll(optimizer);
+  ASSERT_GT(bytes.size(), 100u);
+  std::ofstream(optimizer, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() / 2);
+
+  Start();  // resumes the interrupted job
+  const v1::Job done = AwaitState(job->id(), v1::JOB_STATE_SUCCEEDED);
+  EXPECT_EQ(done.step(), 200);
+  EXPECT_EQ(done.resumes(), 1);
+  auto store = JobStore::Open(dir_ + "/state/jobs.db");
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto events = (*store)->Events(job->id());
+  ASSERT_TRUE(events.ok()) << events.status();
+  std::string skipped, resumed;
+  for (const JobEventRecord& e : *events) {
+    if (e.kind == "checkpoint skipped") skipped = e.message;
+    if (e.kind == "resumed") resumed = e.message;
+  }
+  EXPECT_NE(skipped.find(newest), std::string::npos) << skipped;
+  EXPECT_EQ(skipped.find(dir_), std::string::npos) << skipped;  // no server paths
+  EXPECT_EQ(resumed, absl::StrCat("from the checkpoint at step ", older_step));
 }
 
 }  // namespace
