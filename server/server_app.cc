@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
@@ -86,7 +87,7 @@ struct ServerFlags {
   bool resume_interrupted_jobs = true;
   int64_t training_idle_grace_ms = 5, training_max_wait_ms = 2000;
   int64_t worker_nice = 5;
-  int64_t rpc_threads = 256;
+  int64_t rpc_threads = 256, stream_threads = 64;
 };
 
 // Whether `host` only accepts connections from this machine.
@@ -186,8 +187,11 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
             "CPU priority of the device worker and its math threads relative to the RPC "
             "threads (0-19; higher yields the cores to them when saturated)", 0, 19);
   flags.Int("rpc-threads", &f.rpc_threads, "N",
-            "gRPC threads kept for incoming calls once started (they start on demand, one per "
-            "call in progress; beyond N a finished call's thread exits)", 1, 100000);
+            "gRPC threads for calls in progress, at most (one per call, started on demand; "
+            "beyond N calls wait for one; a gRPC resource quota)", 1, 100000);
+  flags.Int("stream-threads", &f.stream_threads, "N",
+            "threads that run EmbedStream requests, all streams together (a stream's "
+            "requests beyond them wait for one)", 1, 100000);
   flags.Int("max-queue-tokens", &f.max_queue_tokens, "N",
             "tokens that may wait; beyond, requests fail fast with RESOURCE_EXHAUSTED", 1);
   flags.Int("max-queue-requests", &f.max_queue_requests, "N",
@@ -356,6 +360,7 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   EmbeddingService::Options service_options;
   service_options.adapter_root = f.adapter_root;
   service_options.max_adapter_bytes = f.max_adapter_bytes;
+  service_options.stream_threads = static_cast<int>(f.stream_threads);
   const Authenticator* call_auth = auth->enabled() ? auth.get() : nullptr;
   service_options.auth = call_auth;
   EmbeddingService service(metrics.get(), service_options);
@@ -372,6 +377,12 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   // which cost 5-9% of the forward passes' throughput on a 2-vCPU host.
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
                               static_cast<int>(f.rpc_threads));
+  // And no more than that: the sync server starts a thread per call in
+  // progress, so without a quota a flood of calls (or slow streams) is a
+  // flood of threads. Beyond it, calls wait for a thread.
+  grpc::ResourceQuota quota("llm2vec-server");
+  quota.SetMaxThreads(static_cast<int>(f.rpc_threads));
+  builder.SetResourceQuota(quota);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || grpc_port == 0) {
     return Fail(absl::StrCat("cannot listen on ", f.host, ":", f.port));

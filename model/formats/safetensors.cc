@@ -133,7 +133,11 @@ absl::Status SafetensorsArchive::AddMapped(std::unique_ptr<MappedFile> mapped_fi
   }
   const uint64_t data_start = 8 + header_len;
   const uint64_t data_size = file.size() - data_start;
-  for (const auto& [name, entry] : header.items()) {
+  for (const auto& item : header.items()) {
+    // Named copies, not structured bindings: C++17 lambdas cannot capture
+    // those (clang refuses; GCC allows it as an extension).
+    const std::string& name = item.key();
+    const nlohmann::json& entry = item.value();
     if (name == "__metadata__") continue;
     auto bad = [&](const std::string& what) {
       return absl::InvalidArgumentError(absl::StrCat(path, ": tensor '", name, "': ", what));

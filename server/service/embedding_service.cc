@@ -27,7 +27,8 @@ absl::Time ToAbslTime(std::chrono::system_clock::time_point t) {
 }  // namespace
 
 EmbeddingService::EmbeddingService(Metrics* metrics, const Options& options)
-    : metrics_(metrics), options_(options) {}
+    : metrics_(metrics), options_(options),
+      stream_pool_(std::make_unique<ThreadPool>(options.stream_threads)) {}
 
 namespace {
 const absl::Status kLoading = absl::UnavailableError("the model is still loading");
@@ -67,7 +68,7 @@ grpc::Status EmbeddingService::EmbedStream(
     return Finish("EmbedStream", start, caller.status());
   }
   if (engine() == nullptr) return Finish("EmbedStream", start, kLoading);
-  // This thread reads and starts each request on a runner thread; the
+  // This thread reads and starts each request on the stream pool; the
   // writer thread sends the results in request order. At most
   // max_stream_in_flight requests are pending; reading pauses beyond that.
   // After the first error, nothing more is read or written and the stream
@@ -75,7 +76,6 @@ grpc::Status EmbeddingService::EmbedStream(
   struct Pending {
     absl::StatusOr<v1::EmbedResponse> result = absl::UnknownError("pending");
     absl::Notification done;
-    std::thread runner;
   };
   absl::Mutex mu;
   absl::CondVar changed;
@@ -92,7 +92,6 @@ grpc::Status EmbeddingService::EmbedStream(
         head = pending.front();
       }
       head->done.WaitForNotification();
-      head->runner.join();
       absl::Status status = head->result.status();
       bool failed;
       {
@@ -119,8 +118,9 @@ grpc::Status EmbeddingService::EmbedStream(
     v1::EmbedRequest request;
     if (!stream->Read(&request)) break;
     auto p = std::make_shared<Pending>();
-    p->runner = std::thread([this, p, request = std::move(request),
-                             call = MakeCall(context, "EmbedStream")]() {
+    // On the service's stream pool, not a thread per request.
+    stream_pool_->Run([this, p, request = std::move(request),
+                       call = MakeCall(context, "EmbedStream")]() {
       p->result = engine()->Embed(request, call);
       p->done.Notify();
     });

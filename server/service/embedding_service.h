@@ -13,6 +13,7 @@
 #include "llm2vec/v1/embedding.grpc.pb.h"
 #include "server/auth/authenticator.h"
 #include "server/http/metrics.h"
+#include "server/scheduler/thread_pool.h"
 #include "server/service/embedding_engine.h"
 
 namespace llm2vec {
@@ -32,6 +33,9 @@ class EmbeddingService final : public v1::EmbeddingService::Service {
     // EmbedStream: requests processed at once per stream (then reading
     // pauses), so a fast writer cannot queue without bound.
     int max_stream_in_flight = 32;
+    // Threads that run EmbedStream's in-flight requests, all streams
+    // together (each waits for its batch on one of them).
+    int stream_threads = 64;
     // LoadAdapter's path must name a folder under this root (relative to
     // it, or absolute inside it, symlinks resolved); "" refuses every
     // LoadAdapter call. Anything else is NOT_FOUND with one message, so
@@ -79,6 +83,7 @@ class EmbeddingService final : public v1::EmbeddingService::Service {
   std::atomic<EmbeddingEngine*> engine_{nullptr};
   Metrics* metrics_;
   Options options_;
+  std::unique_ptr<ThreadPool> stream_pool_;
 };
 
 }  // namespace llm2vec

@@ -4,6 +4,7 @@
 // deadlines, cancellation, overload, adapters under traffic, stream order,
 // metrics, and that served embeddings equal the offline encoder's.
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -440,6 +441,46 @@ TEST(ServerE2eTest, StreamKeepsRequestOrder) {
   EXPECT_TRUE(stream->Finish().ok());
   ASSERT_EQ(ids.size(), static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) EXPECT_EQ(ids[i], std::to_string(i));
+}
+
+int ThreadCount(pid_t pid) {
+  int n = 0;
+  if (DIR* d = opendir(absl::StrCat("/proc/", pid, "/task").c_str())) {
+    while (dirent* e = readdir(d)) n += e->d_name[0] != '.';
+    closedir(d);
+  }
+  return n;
+}
+
+// A stream's in-flight requests run on the server's stream pool: twenty
+// waiting requests do not make twenty threads (they used to).
+TEST(ServerE2eTest, StreamRequestsInFlightDoNotEachTakeAThread) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  // One request per batch, each batch 100 ms: the requests behind the
+  // first stay in flight for about two seconds.
+  ServerProcess server({"--stream-threads", "2", "--max-batch-requests", "1"},
+                       absl::Milliseconds(100));
+  ASSERT_TRUE(server.client().Info().ok());
+  const int before = ThreadCount(server.pid());
+  grpc::ClientContext context;
+  auto stream = server.client().stub().EmbedStream(&context);
+  const int n = 20;
+  for (int i = 0; i < n; ++i) {
+    v1::EmbedRequest r = Texts({kTexts[i % kTexts.size()]});
+    r.set_request_id(std::to_string(i));
+    ASSERT_TRUE(stream->Write(r));
+  }
+  stream->WritesDone();
+  v1::EmbedResponse response;
+  ASSERT_TRUE(stream->Read(&response));  // the first answer; the others wait
+  const int during = ThreadCount(server.pid());
+  int answered = 1;
+  while (stream->Read(&response)) ++answered;
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(answered, n);
+  // The stream's call and writer threads; not one per request.
+  EXPECT_LE(during - before, 4) << before << " threads before the stream, " << during
+                                << " while " << n - 1 << " requests were in flight";
 }
 
 // Writes a PEFT LoRA adapter for stories260K (seeded random A, B).
