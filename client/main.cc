@@ -327,7 +327,7 @@ int RunApiKey(int argc, char** argv) {
       "");
   std::string name, roles_text;
   flags.String("name", &name, "NAME", "who the key is for (1-64 of A-Z a-z 0-9 . _ -)", true);
-  flags.String("roles", &roles_text, "ROLES", "comma-separated: embed, train, admin", true);
+  flags.String("roles", &roles_text, "ROLES", "comma-separated: embed, train, priority (may send priority 1), admin", true);
   if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
   auto roles = ParseRoles(roles_text);
   if (!roles.ok()) return CliUsage(absl::StrCat("--roles: ", roles.status().message()));

@@ -16,7 +16,7 @@
 namespace llm2vec {
 namespace {
 
-constexpr Role kRoles[] = {Role::kEmbed, Role::kTrain, Role::kAdmin};
+constexpr Role kRoles[] = {Role::kEmbed, Role::kTrain, Role::kPriority, Role::kAdmin};
 constexpr absl::string_view kKeyPrefix = "l2v_";
 // Longer presented keys are refused before hashing.
 constexpr size_t kMaxKeyBytes = 256;
@@ -57,6 +57,8 @@ const char* RoleName(Role role) {
       return "train";
     case Role::kAdmin:
       return "admin";
+    case Role::kPriority:
+      return "priority";
   }
   return "?";
 }
@@ -81,7 +83,7 @@ absl::StatusOr<uint8_t> ParseRoles(absl::string_view text) {
     }
     if (!known) {
       return absl::InvalidArgumentError(
-          absl::StrCat("role '", part, "' is not one of embed, train, admin"));
+          absl::StrCat("role '", part, "' is not one of embed, train, priority, admin"));
     }
   }
   return roles;

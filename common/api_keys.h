@@ -12,7 +12,8 @@
 //
 // Roles: `embed` (Embed, EmbedStream, Similarity, Tokenize, Info, HTTP
 // /v1/*), `train` (Train; GetJob, ListJobs, WatchJob, CancelJob, ResumeJob
-// of its own jobs), `admin` (everything: adapters, any job).
+// of its own jobs), `priority` (may send options.priority 1, served before
+// normal requests; with `embed`), `admin` (everything: adapters, any job).
 //
 // Keys are 256 random bits ("l2v_" + 64 hex digits), so an unsalted hash
 // is as good as a salted one. A presented key is hashed and compared with
@@ -36,9 +37,9 @@
 
 namespace llm2vec {
 
-enum class Role : uint8_t { kEmbed = 1, kTrain = 2, kAdmin = 4 };
+enum class Role : uint8_t { kEmbed = 1, kTrain = 2, kAdmin = 4, kPriority = 8 };
 
-// "embed", "train" or "admin".
+// "embed", "train", "admin" or "priority".
 const char* RoleName(Role role);
 // "embed,train" for a role bit set.
 std::string RoleNames(uint8_t roles);

@@ -155,7 +155,7 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   flags.String("api-keys", &f.api_keys, "FILE",
                "API key file (lines of NAME ROLES SHA256; `llm2vec api-key` makes them): "
                "every call but health then needs 'authorization: Bearer KEY' with the role "
-               "it needs (embed, train, admin). Re-read on SIGHUP");
+               "it needs (embed, train, priority, admin). Re-read on SIGHUP");
   flags.String("tls-cert", &f.tls_cert, "FILE",
                "PEM certificate chain: gRPC and HTTP speak TLS (1.2+) with it and --tls-key; "
                "gRPC re-reads changed files within 5 s, HTTP on SIGHUP. Metrics stay plain "

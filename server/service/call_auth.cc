@@ -1,5 +1,7 @@
 #include "server/service/call_auth.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace llm2vec {
 
 absl::StatusOr<Caller> AuthorizeCall(const Authenticator* auth,
@@ -17,6 +19,13 @@ absl::StatusOr<Caller> AuthorizeCall(const Authenticator* auth,
     header = absl::string_view(first->second.data(), first->second.size());
   }
   return auth->Authorize(header, role, method);
+}
+
+absl::Status CheckPriority(const Caller& caller, int64_t priority, const char* field) {
+  if (priority <= 0 || caller.Has(Role::kPriority)) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat(field, " ", priority,
+                                                  " (high) needs the role 'priority'; this API "
+                                                  "key has: ", RoleNames(caller.roles)));
 }
 
 }  // namespace llm2vec

@@ -19,6 +19,11 @@ absl::StatusOr<Caller> AuthorizeCall(const Authenticator* auth,
                                      const grpc::ServerContext& context, Role role,
                                      const char* method);
 
+// OK for priority 0; priority 1 (high) needs the role `priority` (admin
+// has it; so does everyone when the server has no keys). PERMISSION_DENIED
+// names `field`, the value and the caller's roles.
+absl::Status CheckPriority(const Caller& caller, int64_t priority, const char* field);
+
 }  // namespace llm2vec
 
 #endif  // LLM2VEC_SERVER_SERVICE_CALL_AUTH_H_

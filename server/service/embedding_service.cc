@@ -51,8 +51,11 @@ grpc::Status EmbeddingService::Embed(grpc::ServerContext* context,
                                      const v1::EmbedRequest* request,
                                      v1::EmbedResponse* response) {
   const absl::Time start = absl::Now();
-  if (auto caller = AuthorizeCall(options_.auth, *context, Role::kEmbed, "Embed"); !caller.ok()) {
-    return Finish("Embed", start, caller.status());
+  auto caller = AuthorizeCall(options_.auth, *context, Role::kEmbed, "Embed");
+  if (!caller.ok()) return Finish("Embed", start, caller.status());
+  if (auto s = CheckPriority(*caller, request->options().priority(), "options.priority");
+      !s.ok()) {
+    return Finish("Embed", start, s);
   }
   if (engine() == nullptr) return Finish("Embed", start, kLoading);
   auto result = engine()->Embed(*request, MakeCall(context, "Embed"));
@@ -64,9 +67,8 @@ grpc::Status EmbeddingService::EmbedStream(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<v1::EmbedResponse, v1::EmbedRequest>* stream) {
   const absl::Time start = absl::Now();
-  if (auto caller = AuthorizeCall(options_.auth, *context, Role::kEmbed, "EmbedStream"); !caller.ok()) {
-    return Finish("EmbedStream", start, caller.status());
-  }
+  const auto caller = AuthorizeCall(options_.auth, *context, Role::kEmbed, "EmbedStream");
+  if (!caller.ok()) return Finish("EmbedStream", start, caller.status());
   if (engine() == nullptr) return Finish("EmbedStream", start, kLoading);
   // This thread reads and starts each request on the stream pool; the
   // writer thread sends the results in request order. At most
@@ -118,6 +120,16 @@ grpc::Status EmbeddingService::EmbedStream(
     v1::EmbedRequest request;
     if (!stream->Read(&request)) break;
     auto p = std::make_shared<Pending>();
+    if (absl::Status s = CheckPriority(*caller, request.options().priority(), "options.priority");
+        !s.ok()) {
+      // Answered in its place in the stream, which then ends.
+      p->result = s;
+      p->done.Notify();
+      absl::MutexLock lock(&mu);
+      pending.push_back(std::move(p));
+      changed.SignalAll();
+      continue;
+    }
     // On the service's stream pool, not a thread per request.
     stream_pool_->Run([this, p, request = std::move(request),
                        call = MakeCall(context, "EmbedStream")]() {
@@ -142,8 +154,11 @@ grpc::Status EmbeddingService::Similarity(grpc::ServerContext* context,
                                           const v1::SimilarityRequest* request,
                                           v1::SimilarityResponse* response) {
   const absl::Time start = absl::Now();
-  if (auto caller = AuthorizeCall(options_.auth, *context, Role::kEmbed, "Similarity"); !caller.ok()) {
-    return Finish("Similarity", start, caller.status());
+  auto caller = AuthorizeCall(options_.auth, *context, Role::kEmbed, "Similarity");
+  if (!caller.ok()) return Finish("Similarity", start, caller.status());
+  if (auto s = CheckPriority(*caller, request->options().priority(), "options.priority");
+      !s.ok()) {
+    return Finish("Similarity", start, s);
   }
   if (engine() == nullptr) return Finish("Similarity", start, kLoading);
   auto result = engine()->Similarity(*request, MakeCall(context, "Similarity"));

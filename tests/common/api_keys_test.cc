@@ -69,7 +69,7 @@ TEST(ApiKeysTest, ParseErrorsNameTheLineAndTheProblem) {
       {"alice embed\n", "line 1: expected NAME ROLES SHA256, found 2 fields"},
       {"alice embed " + hash + " extra\n", "found 4 fields"},
       {"\nal/ice embed " + hash + "\n", "line 2: the name must be"},
-      {"alice root " + hash + "\n", "role 'root' is not one of embed, train, admin"},
+      {"alice root " + hash + "\n", "role 'root' is not one of embed, train, priority, admin"},
       {"alice embed,,train " + hash + "\n", "role '' is not one of"},
       {"alice embed " + std::string(kAliceKey) + "\n", "the key itself never goes in this file"},
       {"alice embed " + std::string(64, 'A') + "\n", "64 lower-case hex digits"},

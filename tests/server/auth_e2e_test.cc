@@ -42,6 +42,7 @@ const Key kReader{"reader", "embed", "l2v_reader-0123456789"};
 const Key kTrainer{"trainer", "train", "l2v_trainer-0123456789"};
 const Key kOther{"other-trainer", "train", "l2v_other-0123456789"};
 const Key kOps{"ops", "admin", "l2v_ops-0123456789"};
+const Key kUrgent{"urgent", "embed,priority", "l2v_urgent-0123456789"};
 
 void WriteKeyFile(const std::string& path, const std::vector<Key>& keys) {
   std::ofstream out(path, std::ios::trunc);
@@ -131,7 +132,7 @@ class AuthE2eTest : public ::testing::Test {
   void SetUp() override {
     LLM2VEC_REQUIRE_TESTDATA();
     key_file_ = tmp_.Join("keys");
-    WriteKeyFile(key_file_, {kReader, kTrainer, kOther, kOps});
+    WriteKeyFile(key_file_, {kReader, kTrainer, kOther, kOps, kUrgent});
     WriteStories(tmp_.Join("data"), 100);
     server_ = std::make_unique<ServerProcess>(std::vector<std::string>{
         "--api-keys", key_file_, "--training-data-root", tmp_.Join("data"), "--adapter-root",
@@ -189,6 +190,58 @@ TEST_F(AuthE2eTest, EveryRpcRefusesCallsWithoutAKnownKeyOrWithoutTheRole) {
   auto serving = server_->client().Serving();
   ASSERT_TRUE(serving.ok()) << serving.status();
   EXPECT_TRUE(*serving);
+}
+
+// High priority is served first, so it is a role: a key without it may
+// not jump the queue (on Embed, Similarity, or inside a stream).
+TEST_F(AuthE2eTest, HighPriorityNeedsThePriorityRole) {
+  auto stub = v1::EmbeddingService::NewStub(channel_);
+  v1::EmbedRequest embed;
+  embed.add_inputs()->set_text("The cat sat on the mat.");
+  embed.mutable_options()->set_priority(1);
+  v1::SimilarityRequest similarity;
+  similarity.add_pairs()->mutable_a()->set_text("a cat");
+  similarity.mutable_pairs(0)->mutable_b()->set_text("a dog");
+  similarity.mutable_options()->set_priority(1);
+  for (const Key* key : {&kReader, &kUrgent, &kOps}) {
+    SCOPED_TRACE(key->name);
+    const bool allowed = key != &kReader;
+    grpc::ClientContext c1, c2, c3;
+    Prepare(&c1, key->secret);
+    v1::EmbedResponse embedded;
+    grpc::Status s = stub->Embed(&c1, embed, &embedded);
+    EXPECT_EQ(s.error_code(), allowed ? grpc::StatusCode::OK : grpc::StatusCode::PERMISSION_DENIED)
+        << s.error_message();
+    if (!allowed) {
+      EXPECT_EQ(s.error_message(),
+                "options.priority 1 (high) needs the role 'priority'; this API key has: embed");
+    }
+    Prepare(&c2, key->secret);
+    v1::SimilarityResponse scored;
+    s = stub->Similarity(&c2, similarity, &scored);
+    EXPECT_EQ(s.error_code(), allowed ? grpc::StatusCode::OK : grpc::StatusCode::PERMISSION_DENIED)
+        << s.error_message();
+    Prepare(&c3, key->secret);
+    auto stream = stub->EmbedStream(&c3);
+    v1::EmbedRequest normal = embed;
+    normal.mutable_options()->set_priority(0);
+    ASSERT_TRUE(stream->Write(normal));
+    ASSERT_TRUE(stream->Write(embed));
+    stream->WritesDone();
+    int answers = 0;
+    v1::EmbedResponse response;
+    while (stream->Read(&response)) ++answers;
+    s = stream->Finish();
+    EXPECT_EQ(s.error_code(), allowed ? grpc::StatusCode::OK : grpc::StatusCode::PERMISSION_DENIED)
+        << s.error_message();
+    EXPECT_EQ(answers, allowed ? 2 : 1);  // the normal one is answered first
+  }
+  // A normal priority needs no more than embed.
+  grpc::ClientContext c;
+  Prepare(&c, kReader.secret);
+  embed.mutable_options()->set_priority(0);
+  v1::EmbedResponse embedded;
+  EXPECT_TRUE(stub->Embed(&c, embed, &embedded).ok());
 }
 
 TEST_F(AuthE2eTest, HttpNeedsAKeyWithTheEmbedRoleExceptHealth) {
