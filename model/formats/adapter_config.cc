@@ -1,5 +1,6 @@
 #include "model/formats/adapter_config.h"
 
+#include <cctype>
 #include <cmath>
 
 #include <nlohmann/json.hpp>
@@ -98,6 +99,16 @@ absl::StatusOr<LoraConfig> ParseLoraConfig(const std::string& json_text, const s
     c.base_model_name_or_path = b->get<std::string>();
   }
   return c;
+}
+
+bool ValidAdapterName(const std::string& name) {
+  if (name.empty() || name.size() > 128) return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
 }
 
 absl::StatusOr<LoraConfig> LoadLoraConfig(const std::string& path) {

@@ -25,6 +25,9 @@ struct LoraConfig {
   double scale() const;
 };
 
+// A served adapter's name: 1-128 letters, digits, '-', '_' or '.'.
+bool ValidAdapterName(const std::string& name);
+
 // The largest rank accepted (PEFT's adapters use 8-256).
 inline constexpr int64_t kMaxLoraRank = 65536;
 

@@ -22,7 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/flags.h"
-#include "model/train/trainer.h"
+#include "model/train/trainer_options.h"
 
 namespace llm2vec {
 

@@ -13,20 +13,13 @@
 #include <vector>
 
 #include "model/nn/transformer.h"
+#include "model/train/trainer_options.h"
 #include "model/tokenizer/tokenizer.h"
 
 namespace llm2vec {
 
 // Label of positions that are not targets (PyTorch's ignore_index).
 inline constexpr int32_t kIgnoreLabel = -100;
-
-struct MaskOptions {
-  // Probability that an eligible position is chosen (0.2 for Llama-family
-  // models; Mistral's recipe uses 0.8 with all_mask).
-  double mask_ratio = 0.2;
-  // Every chosen position becomes the mask token (no 80/10/10 split).
-  bool all_mask = false;
-};
 
 // What masking needs to know about the vocabulary.
 struct MaskingVocab {

@@ -22,7 +22,7 @@
 #include <cstdint>
 
 #include "model/formats/model_config.h"
-#include "model/train/trainer.h"
+#include "model/train/trainer_options.h"
 
 namespace llm2vec {
 

@@ -8,14 +8,6 @@
 
 namespace llm2vec {
 
-bool ValidAdapterName(const std::string& name) {
-  if (name.empty() || name.size() > 128) return false;
-  for (char c : name) {
-    if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
-  }
-  return true;
-}
-
 absl::Status AdapterRegistry::CheckNewName(const std::string& name) const {
   if (!ValidAdapterName(name)) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -18,12 +18,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "model/formats/adapter_config.h"
 #include "server/service/backend.h"
 
 namespace llm2vec {
 
-// A served adapter's name: 1-128 letters, digits, '-', '_' or '.'.
-bool ValidAdapterName(const std::string& name);
 
 class AdapterRegistry {
  public:

@@ -22,9 +22,9 @@
 #include "model/nn/tensor_io.h"
 #include "model/train/hyperparameters_proto.h"
 #include "model/train/trainer.h"
-#include "model/train/training_memory.h"
 #include "proto/wire_names.h"
 #include "server/service/adapter_registry.h"
+#include "server/training/train_request.h"
 
 namespace llm2vec {
 namespace {
@@ -45,37 +45,6 @@ constexpr int kMaxCrashes = 2;
 
 void LogLine(const std::string& message) {
   std::cerr << "llm2vec-server: training: " << message << std::endl;
-}
-
-absl::StatusOr<Objective> ObjectiveOf(v1::Objective objective) {
-  switch (objective) {
-    case v1::OBJECTIVE_MNTP:
-      return Objective::kMntp;
-    case v1::OBJECTIVE_SIMCSE:
-      return Objective::kSimCse;
-    case v1::OBJECTIVE_SUPERVISED:
-      return Objective::kSupervised;
-    default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "objective ", static_cast<int>(objective), " must be one of mntp, simcse, supervised"));
-  }
-}
-
-// The trainer's options: the objective's defaults, the server's checkpoint
-// settings, then what the request sets (each range-checked).
-absl::StatusOr<TrainerOptions> ResolveOptions(Objective objective, const v1::Hyperparameters& h,
-                                              const TrainingManager::Options& server) {
-  TrainerOptions o = TrainerOptions::Defaults(objective);
-  o.checkpoint_every = server.checkpoint_every;
-  o.keep_checkpoints = server.keep_checkpoints;
-  o.num_threads = server.num_threads;
-  if (auto s = ApplyHyperparameters(h, &o); !s.ok()) return s;
-  return o;
-}
-
-// An adapter name that is also a safe folder name under adapter_root.
-bool ValidFolderName(const std::string& name) {
-  return ValidAdapterName(name) && name.front() != '.';
 }
 
 }  // namespace
@@ -213,7 +182,7 @@ absl::StatusOr<std::string> TrainingManager::BaseAdapterDir(const std::string& n
     auto loaded = host_.adapter_path(name);
     if (loaded.ok()) return loaded;
   }
-  if (!ValidFolderName(name)) {
+  if (!ValidOutputAdapterName(name)) {
     return absl::InvalidArgumentError(absl::StrCat("base_adapter '", name, "' is not a valid name"));
   }
   const std::string dir = JoinPath(options_.adapter_root, name);
@@ -254,14 +223,11 @@ absl::StatusOr<v1::Job> TrainingManager::Submit(const v1::TrainRequest& request,
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::UnavailableError("the server is shutting down");
   }
-  auto objective = ObjectiveOf(request.objective());
-  if (!objective.ok()) return objective.status();
+  // The request alone first (no file system), then its paths.
+  auto resolved = ValidateTrainRequest(request, Limits());
+  if (!resolved.ok()) return resolved.status();
+  TrainerOptions o = *std::move(resolved);
   const std::string& name = request.output_adapter();
-  if (!ValidFolderName(name)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("output_adapter '", name,
-                     "' must be 1-128 letters, digits, '-', '_' or '.', not starting with '.'"));
-  }
   if (auto s = CheckOutputFree(name, ""); !s.ok()) return s;
   auto data = ConfinedPath(options_.data_root, request.data_path(), "data_path");
   if (!data.ok()) return data.status();
@@ -277,40 +243,6 @@ absl::StatusOr<v1::Job> TrainingManager::Submit(const v1::TrainRequest& request,
   }
   if (!request.base_adapter().empty()) {
     if (auto base = BaseAdapterDir(request.base_adapter()); !base.ok()) return base.status();
-  }
-  auto resolved = ResolveOptions(*objective, request.hyperparameters(), options_);
-  if (!resolved.ok()) return resolved.status();
-  TrainerOptions o = *std::move(resolved);
-  o.data_path = *data;
-  o.checkpoint_dir = JoinPath(options_.state_dir, "jobs");
-  if (auto s = ValidateTrainerOptions(o); !s.ok()) return s;
-  if (options_.shared_weights != nullptr) {
-    // Limits of the served model, refused now rather than when the job runs.
-    const ModelConfig& c = options_.shared_weights->config();
-    if (o.max_length > c.max_position_embeddings) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "hyperparameters.max_length ", o.max_length, " exceeds the model's ",
-          c.max_position_embeddings, " positions"));
-    }
-    if (o.lora.r > c.hidden_size) {
-      return absl::InvalidArgumentError(absl::StrCat("hyperparameters.lora_r ", o.lora.r,
-                                                     " exceeds the model's hidden size ",
-                                                     c.hidden_size));
-    }
-    const int64_t need = EstimateTrainingBytes(o, c);
-    if (options_.max_training_bytes > 0 && need > options_.max_training_bytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "hyperparameters: batch_size ", o.batch_size, " x max_length ", o.max_length,
-          " needs about ", BytesText(need), " to train on this model, over the server's limit of ",
-          BytesText(options_.max_training_bytes),
-          " (--max-training-memory); lower batch_size or max_length (and raise grad_accum), "
-          "or set gradient_checkpointing"));
-    }
-  }
-  if (o.steps > options_.max_steps) {
-    return absl::InvalidArgumentError(absl::StrCat("steps ", o.steps,
-                                                   " is over the server's limit of ",
-                                                   options_.max_steps, " (--max-training-steps)"));
   }
   {
     absl::MutexLock lock(&mu_);
@@ -328,7 +260,7 @@ absl::StatusOr<v1::Job> TrainingManager::Submit(const v1::TrainRequest& request,
   job.set_owner(owner);
   if (auto s = store_->Insert(&job); !s.ok()) return s;
   Record(job, v1::JobEvent::KIND_STATE, "submitted", "");
-  LogLine(absl::StrCat(job.id(), " queued: ", ObjectiveName(*objective), " on ",
+  LogLine(absl::StrCat(job.id(), " queued: ", ObjectiveName(o.objective), " on ",
                        request.data_path(), " -> adapter ", name, ", ", o.steps, " steps"));
   {
     absl::MutexLock lock(&mu_);
@@ -591,9 +523,7 @@ void TrainingManager::StartJob(v1::Job job) {
   std::vector<std::string> skipped_checkpoints;  // "checkpoint-7: why"
   auto prepare = [&]() -> absl::Status {
     const v1::TrainRequest& request = job.request();
-    auto objective = ObjectiveOf(request.objective());
-    if (!objective.ok()) return objective.status();
-    auto resolved = ResolveOptions(*objective, request.hyperparameters(), options_);
+    auto resolved = ValidateTrainRequest(request, Limits());
     if (!resolved.ok()) return resolved.status();
     TrainerOptions o = *std::move(resolved);
     // The data file is opened beneath the root now, and the trainer reads
@@ -695,6 +625,18 @@ void TrainingManager::StartJob(v1::Job job) {
     LogLine(absl::StrCat(job.id(), " running from step ", job.step(), " of ", job.total_steps()));
     if (host_.wake_worker) host_.wake_worker();
   }
+}
+
+TrainLimits TrainingManager::Limits() const {
+  TrainLimits limits;
+  limits.checkpoint_every = options_.checkpoint_every;
+  limits.keep_checkpoints = options_.keep_checkpoints;
+  limits.num_threads = options_.num_threads;
+  limits.checkpoint_dir = JoinPath(options_.state_dir, "jobs");
+  limits.max_steps = options_.max_steps;
+  if (options_.shared_weights != nullptr) limits.model = &options_.shared_weights->config();
+  limits.max_training_bytes = options_.max_training_bytes;
+  return limits;
 }
 
 std::string TrainingManager::WithoutServerPaths(std::string text) const {

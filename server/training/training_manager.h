@@ -54,6 +54,7 @@
 #include "server/http/metrics.h"
 #include "server/training/job_event_log.h"
 #include "server/training/job_store.h"
+#include "server/training/train_request.h"
 
 namespace llm2vec {
 
@@ -158,6 +159,8 @@ class TrainingManager {
   // `text` with the state, adapter and data folders named STATE_DIR,
   // ADAPTER_ROOT and DATA_ROOT: what a client may see of a server path.
   std::string WithoutServerPaths(std::string text) const;
+  // What ValidateTrainRequest allows on this server.
+  TrainLimits Limits() const;
   void FinishJob();
   // Persists `job`, records a history line, publishes a watch event.
   void Record(const v1::Job& job, v1::JobEvent::Kind kind, const std::string& history_kind,

@@ -26,6 +26,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 extern "C" void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
+// Optional, as in libFuzzer: one-time setup before the first input.
+extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) __attribute__((weak));
 
 namespace {
 
@@ -132,6 +134,7 @@ int main(int argc, char** argv) {
   std::snprintf(g_crash_path, sizeof(g_crash_path), "crash-%s.bin", base ? base + 1 : argv[0]);
   for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL}) ::signal(sig, OnFatalSignal);
   if (__sanitizer_set_death_callback != nullptr) __sanitizer_set_death_callback(WriteCurrentInput);
+  if (LLVMFuzzerInitialize != nullptr) LLVMFuzzerInitialize(&argc, &argv);
 
   std::vector<std::string> corpus;
   for (const std::string& dir : dirs) {

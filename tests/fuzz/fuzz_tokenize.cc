@@ -29,6 +29,14 @@ std::vector<std::unique_ptr<llm2vec::Tokenizer>>& Tokenizers() {
 
 }  // namespace
 
+// Loads the tokenizers before the first input, so their loading (seconds
+// under the sanitizers) does not count against libFuzzer's per-input
+// timeout.
+extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
+  Tokenizers();
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   for (const auto& tokenizer : Tokenizers()) {

@@ -12,7 +12,7 @@ shift || true
 targets=("$@")
 if ((${#targets[@]} == 0)); then
   targets=(fuzz_gguf fuzz_safetensors fuzz_configs fuzz_tokenizer_json fuzz_tokenize
-           fuzz_api_keys fuzz_http_body fuzz_embed_request)
+           fuzz_api_keys fuzz_http_body fuzz_embed_request fuzz_train_request)
 fi
 CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLM2VEC_FUZZ=ON \
   -DLLM2VEC_WERROR=OFF >/dev/null

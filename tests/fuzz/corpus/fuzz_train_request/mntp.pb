@@ -1,0 +1,2 @@
+stories.txt"mntp*
+ @Hˆ

@@ -1,0 +1,1 @@
+sentences.txtmntp"simcse*)iUMuˇ>i333333”?pê
