@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "model/tokenizer/hf_pattern.h"
+#include "model/tokenizer/json_numbers.h"
 #include "model/tokenizer/regex.h"
 #include "model/tokenizer/unicode.h"
 
@@ -211,8 +212,14 @@ absl::StatusOr<std::unique_ptr<Decoder>> ParseDecoder(const nlohmann::json& conf
   if (type == "ByteFallback") return std::make_unique<ByteFallbackDecoder>();
   if (type == "Fuse") return std::make_unique<FuseDecoder>();
   if (type == "Strip") {
+    // How many leading / trailing copies of `content` to strip.
+    constexpr int64_t kMaxStrip = 1 << 20;
+    auto start = JsonInteger(config.value("start", nlohmann::json(0)), 0, kMaxStrip, "Strip: start");
+    if (!start.ok()) return start.status();
+    auto stop = JsonInteger(config.value("stop", nlohmann::json(0)), 0, kMaxStrip, "Strip: stop");
+    if (!stop.ok()) return stop.status();
     return std::make_unique<StripDecoder>(config.at("content").get<std::string>(),
-                                          config.value("start", size_t{0}), config.value("stop", size_t{0}));
+                                          static_cast<size_t>(*start), static_cast<size_t>(*stop));
   }
   return absl::InvalidArgumentError(absl::StrCat("unsupported decoder type '", type, "'"));
 }

@@ -19,6 +19,7 @@
 #include "model/tokenizer/hf_decoders.h"
 #include "model/tokenizer/hf_normalizers.h"
 #include "model/tokenizer/hf_pre_tokenizers.h"
+#include "model/tokenizer/json_numbers.h"
 #include "model/tokenizer/tokenizer.h"
 #include "model/tokenizer/unicode.h"
 
@@ -136,11 +137,9 @@ absl::Status JsonTokenizer::ParseModel(const json& config) {
   if (!vocab.is_object()) return absl::InvalidArgumentError("model.vocab is not an object");
   std::vector<std::string> id_to_token;
   for (const auto& [token, id_json] : vocab.items()) {
-    const int64_t id = id_json.get<int64_t>();
-    if (id < 0 || id > kMaxTokenId) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("model.vocab: id ", id, " of '", token, "' is out of range"));
-    }
+    auto checked = JsonInteger(id_json, 0, kMaxTokenId, absl::StrCat("model.vocab: the id of '", token, "'"));
+    if (!checked.ok()) return checked.status();
+    const int64_t id = *checked;
     if (static_cast<size_t>(id) >= id_to_token.size()) id_to_token.resize(id + 1);
     id_to_token[id] = token;
   }
@@ -188,8 +187,11 @@ absl::Status JsonTokenizer::ParseAddedTokens(const json& config) {
   if (!config.is_null()) {
     for (const json& entry : config) {
       AddedToken token;
-      token.id = entry.at("id").get<int32_t>();
       token.content = entry.at("content").get<std::string>();
+      auto id = JsonInteger(entry.at("id"), 0, kMaxTokenId,
+                            absl::StrCat("added token '", token.content, "': id"));
+      if (!id.ok()) return id.status();
+      token.id = static_cast<int32_t>(*id);
       token.special = entry.value("special", false);
       token.lstrip = entry.value("lstrip", false);
       token.rstrip = entry.value("rstrip", false);
@@ -237,7 +239,10 @@ absl::Status JsonTokenizer::ParsePostProcessor(const json& config, std::vector<T
           return absl::InvalidArgumentError(
               absl::StrCat("TemplateProcessing: special token '", name, "' is not in special_tokens"));
         }
-        tmpl.push_back({false, specials[name].at("ids").get<std::vector<int32_t>>()});
+        auto ids = JsonIntegers(specials[name].at("ids"), 0, kMaxTokenId,
+                                absl::StrCat("TemplateProcessing: special token '", name, "' ids"));
+        if (!ids.ok()) return ids.status();
+        tmpl.push_back({false, *std::move(ids)});
       } else {
         return absl::InvalidArgumentError(absl::StrCat("TemplateProcessing: unsupported item ", item.dump()));
       }
@@ -246,9 +251,13 @@ absl::Status JsonTokenizer::ParsePostProcessor(const json& config, std::vector<T
     return absl::OkStatus();
   }
   if (type == "RobertaProcessing" || type == "BertProcessing") {
-    const int32_t cls = config.at("cls").at(1).get<int32_t>();
-    const int32_t sep = config.at("sep").at(1).get<int32_t>();
-    steps->push_back({{false, {cls}}, {true, {}}, {false, {sep}}});
+    auto cls = JsonInteger(config.at("cls").at(1), 0, kMaxTokenId, absl::StrCat(type, ": cls id"));
+    if (!cls.ok()) return cls.status();
+    auto sep = JsonInteger(config.at("sep").at(1), 0, kMaxTokenId, absl::StrCat(type, ": sep id"));
+    if (!sep.ok()) return sep.status();
+    steps->push_back({{false, {static_cast<int32_t>(*cls)}},
+                      {true, {}},
+                      {false, {static_cast<int32_t>(*sep)}}});
     return absl::OkStatus();
   }
   return absl::InvalidArgumentError(absl::StrCat("unsupported post_processor type '", type, "'"));

@@ -421,9 +421,39 @@ TEST(TokenizerErrorTest, DeepNestingAndHugeIdsAreRefused) {
                    "added_tokens": [{"id": 2147483647, "content": "<x>", "special": true}]})");
   tok = Tokenizer::FromJsonFile(huge.path());
   ASSERT_FALSE(tok.ok());
-  EXPECT_NE(tok.status().message().find("added token '<x>' has id 2147483647, outside [0, 10000000]"),
+  EXPECT_NE(tok.status().message().find(
+                "added token '<x>': id is 2147483647, not an integer in [0, 10000000]"),
             absl::string_view::npos)
       << tok.status();
+}
+
+// Numbers that are not the integers a field needs: reading 1e76 or 2.5 as
+// an int, or -1 as a size, was undefined behaviour (fuzz_tokenizer_json,
+// under UBSan). Each is refused, naming the field.
+TEST(TokenizerErrorTest, IdsAndCountsMustBeIntegersInRange) {
+  const std::string model = R"("model": {"type": "BPE", "vocab": {"a": 0}, "merges": []})";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"model": {"type": "BPE", "vocab": {"a": 1e76}, "merges": []}})",
+       "model.vocab: the id of 'a' is 1e+76"},
+      {R"({"model": {"type": "BPE", "vocab": {"a": 0.5}, "merges": []}})",
+       "model.vocab: the id of 'a' is 0.5"},
+      {"{" + model + R"(, "added_tokens": [{"id": 1.2222e76, "content": "<s>"}]})",
+       "added token '<s>': id is 1.2222e+76"},
+      {"{" + model + R"(, "added_tokens": [{"id": 18446744073709551615, "content": "<s>"}]})",
+       "added token '<s>': id is 18446744073709551615"},
+      {"{" + model + R"(, "decoder": {"type": "Strip", "content": " ", "start": -1, "stop": 0}})",
+       "Strip: start is -1"},
+      {"{" + model + R"(, "post_processor": {"type": "BertProcessing", "cls": ["[CLS]", 2.5],
+                        "sep": ["[SEP]", 1]}})",
+       "BertProcessing: cls id is 2.5"},
+  };
+  for (const auto& [text, expected] : cases) {
+    TempFile file(text);
+    auto tok = Tokenizer::FromJsonFile(file.path());
+    ASSERT_FALSE(tok.ok()) << text;
+    EXPECT_EQ(tok.status().code(), absl::StatusCode::kInvalidArgument) << tok.status();
+    EXPECT_NE(tok.status().message().find(expected), absl::string_view::npos) << tok.status();
+  }
 }
 
 TEST(TokenizerErrorTest, BadRegex) {
