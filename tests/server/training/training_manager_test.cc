@@ -43,9 +43,13 @@ class FakeDevice {
     thread_.join();
   }
 
+  // The manager whose units the loop runs. Returns once no unit of the
+  // previous one is running, so the caller may then destroy it.
   void SetManager(TrainingManager* manager) {
     absl::MutexLock lock(&mu_);
     manager_ = manager;
+    mu_.Await(absl::Condition(
+        +[](bool* in_unit) { return !*in_unit; }, &in_unit_));
   }
 
   // Host::run_on_device: runs `fn` on the device thread and waits.
@@ -64,12 +68,6 @@ class FakeDevice {
   }
 
   int ran_on_device() const { return ran_on_device_.load(); }
-
-  // While paused, no training unit runs (posted work still does).
-  void PauseUnits(bool paused) {
-    absl::MutexLock lock(&mu_);
-    units_paused_ = paused;
-  }
 
   // `hook` runs once on the device thread, right after the next work
   // posted with Run (a job's start: model, trainer and data opened).
@@ -90,7 +88,8 @@ class FakeDevice {
           work = std::move(posted_.front());
           posted_.pop_front();
         }
-        manager = units_paused_ ? nullptr : manager_;
+        manager = manager_;
+        in_unit_ = work == nullptr && manager != nullptr;
       }
       if (work) {
         work();
@@ -101,7 +100,7 @@ class FakeDevice {
           after_next_run_ = nullptr;
         }
         if (hook) hook();
-      } else if (manager == nullptr || !manager->RunUnit(absl::InfiniteFuture())) {
+      } else if (manager == nullptr || !EndUnit(manager->RunUnit(absl::InfiniteFuture()))) {
         absl::MutexLock lock(&mu_);
         mu_.AwaitWithTimeout(absl::Condition(
                                  +[](FakeDevice* d) ABSL_EXCLUSIVE_LOCKS_REQUIRED(d->mu_) {
@@ -113,12 +112,19 @@ class FakeDevice {
     }
   }
 
+  // Marks the unit finished; returns whether it did work.
+  bool EndUnit(bool ran) {
+    absl::MutexLock lock(&mu_);
+    in_unit_ = false;
+    return ran;
+  }
+
   absl::Mutex mu_;
   std::deque<std::function<void()>> posted_ ABSL_GUARDED_BY(mu_);
   TrainingManager* manager_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::function<void()> after_next_run_ ABSL_GUARDED_BY(mu_);
-  bool units_paused_ ABSL_GUARDED_BY(mu_) = false;
+  bool in_unit_ ABSL_GUARDED_BY(mu_) = false;  // RunUnit is running
   std::atomic<int> ran_on_device_{0};
   std::thread thread_;
 };
@@ -133,7 +139,10 @@ class TrainingManagerTest : public ::testing::Test {
     std::string line;
     for (int i = 0; i < 200 && std::getline(in, line); ++i) out << line << "\n";
   }
-  void TearDown() override { manager_.reset(); }
+  void TearDown() override {
+    device_.SetManager(nullptr);
+    manager_.reset();
+  }
 
   void Start() {
     TrainingManager::Options o;
@@ -385,9 +394,8 @@ TEST_F(TrainingManagerTest, ACorruptCheckpointIsSkippedForTheOneBefore) {
     now = manager_->Get(job->id());
     absl::SleepFor(absl::Milliseconds(2));
   } while (now.ok() && now->checkpoint_step() < 3 && absl::Now() < until);
-  device_.PauseUnits(true);
-  manager_.reset();  // Shutdown: checkpoints the step it reached
-  device_.PauseUnits(false);
+  device_.SetManager(nullptr);  // no more units; the running one ends first
+  manager_.reset();             // Shutdown: checkpoints the step it reached
   const std::string checkpoints = dir_ + "/state/jobs/" + job->id() + "/checkpoints";
   const std::vector<std::string> saved = Trainer::Checkpoints(checkpoints);
   ASSERT_EQ(saved.size(), 2u);
