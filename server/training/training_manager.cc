@@ -17,13 +17,11 @@
 #include "absl/strings/str_split.h"
 #include "common/atomic_dir.h"
 #include "common/confined_path.h"
-#include "common/flags.h"
 #include "common/mapped_file.h"
 #include "model/nn/tensor_io.h"
 #include "model/train/hyperparameters_proto.h"
 #include "model/train/trainer.h"
 #include "proto/wire_names.h"
-#include "server/service/adapter_registry.h"
 #include "server/training/train_request.h"
 
 namespace llm2vec {

@@ -148,6 +148,19 @@ std::string Metrics(const ServerProcess& server) {
   return Http(server.metrics_port(), "GET", "/metrics").second;
 }
 
+// The metric `series` once it reads `expected` (bounded): job counts are
+// refreshed just after a job's record changes, so a client that saw the
+// change can look a moment before the count follows.
+double AwaitSample(const ServerProcess& server, const std::string& series, double expected) {
+  double value = -1;
+  for (int i = 0; i < 300; ++i) {
+    value = Sample(Metrics(server), series);
+    if (value == expected) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return value;
+}
+
 TEST(TrainingE2eTest, JobRunsWhileServingAndItsAdapterIsServedAndEqualsOffline) {
   LLM2VEC_REQUIRE_TESTDATA();
   TempDir tmp;
@@ -227,8 +240,8 @@ TEST(TrainingE2eTest, JobRunsWhileServingAndItsAdapterIsServedAndEqualsOffline) 
   ASSERT_TRUE(stub->ListJobs(&context, v1::ListJobsRequest(), &list).ok());
   ASSERT_EQ(list.jobs_size(), 1);
   EXPECT_EQ(list.jobs(0).id(), job.id());
+  EXPECT_EQ(AwaitSample(server, "llm2vec_training_jobs{state=\"succeeded\"}", 1), 1);
   const std::string metrics = Metrics(server);
-  EXPECT_EQ(Sample(metrics, "llm2vec_training_jobs{state=\"succeeded\"}"), 1);
   EXPECT_EQ(Sample(metrics, "llm2vec_training_steps_total"), 6);
   EXPECT_EQ(Sample(metrics, "llm2vec_training_step"), 6);
   EXPECT_EQ(Sample(metrics, "llm2vec_requests_total{method=\"Train\",outcome=\"OK\"}"), 1);
@@ -418,7 +431,7 @@ TEST(TrainingE2eTest, CancelRunningAndQueuedJobs) {
   SetDeadline(&c3);
   EXPECT_EQ(stub->CancelJob(&c3, cancel, &cancelled).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(Sample(Metrics(server), "llm2vec_training_jobs{state=\"cancelled\"}"), 2);
+  EXPECT_EQ(AwaitSample(server, "llm2vec_training_jobs{state=\"cancelled\"}", 2), 2);
 }
 
 TEST(TrainingE2eTest, KilledServerResumesTheJobFromItsCheckpointWithNoLostSteps) {
