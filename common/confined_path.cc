@@ -62,6 +62,27 @@ absl::Status OpenError(int err, const std::string& what, const std::string& rela
       absl::StrCat("cannot open ", what, " '", relative, "': ", std::strerror(err)));
 }
 
+// The components of `relative` without "" and ".": INVALID_ARGUMENT for
+// an empty or absolute path or a ".." component (the one check both
+// ConfinedPath and OpenBeneath make first).
+absl::StatusOr<std::vector<std::string>> RelativeParts(const std::string& relative,
+                                                       const std::string& what) {
+  if (relative.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
+  if (relative.front() == '/') {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " '", relative, "' must be relative to its root folder"));
+  }
+  std::vector<std::string> parts;
+  for (absl::string_view part : absl::StrSplit(relative, '/')) {
+    if (part == "..") {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " '", relative, "' must not contain '..'"));
+    }
+    if (!part.empty() && part != ".") parts.emplace_back(part);
+  }
+  return parts;
+}
+
 }  // namespace
 
 UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
@@ -84,19 +105,9 @@ int UniqueFd::release() {
 
 absl::StatusOr<UniqueFd> OpenBeneath(const std::string& root, const std::string& relative,
                                      int flags, const std::string& what, BeneathMode mode) {
-  if (relative.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
-  if (relative.front() == '/') {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " '", relative, "' must be relative to its root folder"));
-  }
-  std::vector<std::string> parts;
-  for (absl::string_view part : absl::StrSplit(relative, '/')) {
-    if (part == "..") {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " '", relative, "' must not contain '..'"));
-    }
-    if (!part.empty() && part != ".") parts.emplace_back(part);
-  }
+  auto checked = RelativeParts(relative, what);
+  if (!checked.ok()) return checked.status();
+  const std::vector<std::string>& parts = *checked;
   if (parts.empty() && (flags & O_DIRECTORY) == 0) {
     return absl::InvalidArgumentError(absl::StrCat(what, " '", relative, "' names no file"));
   }
@@ -133,17 +144,7 @@ std::string JoinPath(const std::string& a, const std::string& b) {
 
 absl::StatusOr<std::string> ConfinedPath(const std::string& root, const std::string& relative,
                                          const std::string& what) {
-  if (relative.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " is empty"));
-  if (relative.front() == '/') {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " '", relative, "' must be relative to its root folder"));
-  }
-  for (absl::string_view part : absl::StrSplit(relative, '/')) {
-    if (part == "..") {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, " '", relative, "' must not contain '..'"));
-    }
-  }
+  if (auto parts = RelativeParts(relative, what); !parts.ok()) return parts.status();
   auto real_root = RealPath(root, "root folder");
   if (!real_root.ok()) return real_root.status();
   auto real = RealPath(JoinPath(root, relative), what);
