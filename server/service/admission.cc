@@ -16,6 +16,21 @@ void Smooth(std::atomic<double>& average, double sample) {
 
 }  // namespace
 
+void Admission::RecordTokens(int64_t inputs, int64_t tokens) {
+  if (inputs <= 0) return;
+  const double sample = static_cast<double>(tokens) / static_cast<double>(inputs);
+  // Many writers: a compare-and-swap loop, so that no sample is lost.
+  double old = tokens_per_input_.load();
+  while (!tokens_per_input_.compare_exchange_weak(old,
+                                                  old == 0 ? sample : 0.8 * old + 0.2 * sample)) {
+  }
+}
+
+int64_t Admission::EstimateTokens(int64_t inputs, int64_t bytes) const {
+  const double estimate = tokens_per_input_.load() * static_cast<double>(inputs);
+  return std::min(bytes, static_cast<int64_t>(estimate));
+}
+
 absl::Status Admission::AdmitToQueue(int64_t queued_requests, int64_t incoming) const {
   const int64_t limit = options_.max_queue_requests;
   if (queued_requests == 0 || queued_requests + incoming <= limit) return absl::OkStatus();

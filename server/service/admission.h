@@ -9,13 +9,16 @@
 //     bound (BatchQueue re-checks exactly when it adds the tasks);
 //   - deadlines: the queued tokens ahead drain at the measured rate; with
 //     the running batch before them and the request's own batch after, the
-//     estimated wait times a margin must end before the deadline.
+//     estimated wait times a margin must end before the deadline. Before
+//     tokenizing, the request's own tokens are estimated (EstimateTokens);
+//     after, the exact count is checked again.
 // The drain rate and batch time are smoothed over recent batches (an
 // exponential moving average, weight 0.2 on the newest); until the first
 // batch there is no estimate and every deadline is admitted.
 //
 // Threading: Admit* are const and thread-safe (RPC threads); RecordBatch is
-// called by the device worker only (one writer; atomics for the readers).
+// called by the device worker only (one writer; atomics for the readers);
+// RecordTokens by any thread.
 #ifndef LLM2VEC_SERVER_SERVICE_ADMISSION_H_
 #define LLM2VEC_SERVER_SERVICE_ADMISSION_H_
 
@@ -63,6 +66,15 @@ class Admission {
   void RecordBatch(absl::Time started, absl::Time finished, int64_t real_tokens,
                    bool backlog_after);
 
+  // A tokenized request had `inputs` inputs of `tokens` tokens in all
+  // (any thread).
+  void RecordTokens(int64_t inputs, int64_t tokens);
+  // The tokens `inputs` inputs of `bytes` bytes in all will likely come
+  // to, before they are tokenized: the smoothed tokens per input so far
+  // times `inputs`, at most `bytes` (a token covers at least one byte; the
+  // special tokens of short inputs aside); 0 before the first record.
+  int64_t EstimateTokens(int64_t inputs, int64_t bytes) const;
+
   // The smoothed estimates (0 until the first batch).
   double tokens_per_second() const { return tokens_per_second_.load(); }
   double batch_seconds() const { return batch_seconds_.load(); }
@@ -72,6 +84,8 @@ class Admission {
   const Options options_;
   std::atomic<double> tokens_per_second_{0};
   std::atomic<double> batch_seconds_{0};
+  // Smoothed like the rate, over requests; written by every RPC thread.
+  std::atomic<double> tokens_per_input_{0};
   // Worker only: when the last batch ended if tasks were waiting then (the
   // queue was never idle since), else InfiniteFuture().
   absl::Time backlog_since_ = absl::InfiniteFuture();

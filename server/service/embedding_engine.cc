@@ -162,7 +162,8 @@ absl::Status EmbeddingEngine::RunInputs(
                                                    " entries; max_inputs_per_request is ",
                                                    options_.max_inputs_per_request));
   }
-  if (absl::Status s = CheckInputBytes(inputs); !s.ok()) return s;
+  int64_t input_bytes = 0;
+  if (absl::Status s = CheckInputBytes(inputs, &input_bytes); !s.ok()) return s;
   const Backend::Info& info = backend_->info();
   auto settings = EmbedSettingsFromProto(options, info.default_pooling, info.hidden_size);
   if (!settings.ok()) return settings.status();
@@ -178,8 +179,13 @@ absl::Status EmbeddingEngine::RunInputs(
     if (metrics_ != nullptr) metrics_->Rejected("queue_full");
     return s;
   }
-  // The same for a deadline the queue ahead alone makes unmeetable.
-  if (absl::Status s = AdmitByDeadline(start, 0, call.deadline); !s.ok()) return s;
+  // The same for a deadline that the queue ahead and this request's likely
+  // tokens make unmeetable (under overload most refusals are these).
+  if (absl::Status s = AdmitByDeadline(
+          start, admission_.EstimateTokens(inputs.size(), input_bytes), call.deadline);
+      !s.ok()) {
+    return s;
+  }
   // Tokenize on this (RPC) thread.
   auto request = std::make_shared<PendingRequest>(inputs.size());
   auto cancelled = std::make_shared<std::atomic<bool>>(false);
@@ -223,6 +229,7 @@ absl::Status EmbeddingEngine::RunInputs(
     tasks.push_back(std::move(task));
   }
   const absl::Time tokenized = clock_->Now();
+  admission_.RecordTokens(inputs.size(), total_tokens);
   if (metrics_ != nullptr) {
     metrics_->Tokenized(absl::ToDoubleSeconds(tokenized - start), inputs.size(), total_tokens);
   }
@@ -349,10 +356,12 @@ void EmbeddingEngine::RunBatch(EmbedBatch batch) {
 }
 
 absl::Status EmbeddingEngine::CheckInputBytes(
-    const google::protobuf::RepeatedPtrField<v1::EmbedInput>& inputs) const {
+    const google::protobuf::RepeatedPtrField<v1::EmbedInput>& inputs, int64_t* total) const {
+  *total = 0;
   for (int i = 0; i < inputs.size(); ++i) {
     const int64_t bytes =
         static_cast<int64_t>(inputs[i].text().size() + inputs[i].instruction().size());
+    *total += bytes;
     if (bytes > options_.max_input_bytes) {
       return absl::InvalidArgumentError(absl::StrCat("inputs[", i, "] is ", bytes,
                                                      " bytes; max_input_bytes is ",
@@ -407,7 +416,8 @@ absl::StatusOr<v1::TokenizeResponse> EmbeddingEngine::Tokenize(
                                                    " entries; max_inputs_per_request is ",
                                                    options_.max_inputs_per_request));
   }
-  if (absl::Status s = CheckInputBytes(request.inputs()); !s.ok()) return s;
+  int64_t input_bytes = 0;
+  if (absl::Status s = CheckInputBytes(request.inputs(), &input_bytes); !s.ok()) return s;
   v1::TokenizeResponse response;
   // The answer holds a string per token: at most as many tokens as may
   // wait in the queue (what one Embed call could ask of the server).

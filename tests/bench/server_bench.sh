@@ -56,6 +56,20 @@ echo "$BEFORE $(sums)" | awk '{ printf "server side, this run: Embed call %.2f m
   1000*($5-$1)/($6-$2), 1000*($7-$3)/($8-$4) }'
 RATE=$(awk -v c="$CAPACITY" 'BEGIN { printf "%.0f", 10 * c }')
 echo "== 3. overload, open loop at $RATE req/s (10x $CAPACITY) for 30 s, 1 s deadlines (server RSS before $(rss))"
-$B/llm2vec bench --server "$GRPC" --input "$TEXTS" --rate "$RATE" --concurrency 4000 --duration-s 30 \
+# Where the CPU goes during the overload: the server's threads by name
+# (the unnamed ones, "exe"/"llm2vec-server", are the device worker and its
+# OpenMP threads) and the load generator, in clock ticks.
+thread_ticks() {
+  for t in /proc/$SERVER/task/*; do
+    echo "$(basename "$t") $(tr ' ' _ <"$t/comm") $(awk '{print $14 + $15}' "$t/stat")"
+  done | sort
+}
+thread_ticks >/tmp/llm2vec-bench-ticks0.txt
+/usr/bin/time -f "load generator CPU: user %U s, system %S s, wall %e s" \
+  $B/llm2vec bench --server "$GRPC" --input "$TEXTS" --rate "$RATE" --concurrency 4000 --duration-s 30 \
   --deadline-ms 1000
+echo "server CPU during the overload, ticks of 1/$(getconf CLK_TCK) s, by thread name (threads, ticks):"
+join -a1 <(thread_ticks) /tmp/llm2vec-bench-ticks0.txt |
+  awk '{ d = $3 - ($5 == "" ? 0 : $5); ticks[$2] += d; n[$2]++ } END { for (k in ticks) print "  " k, n[k], ticks[k] }' |
+  sort -k3 -n -r
 echo "== server RSS after overload: $(rss); still serving: $($B/llm2vec info --server "$GRPC" | grep -c '"serving": true')"

@@ -54,6 +54,22 @@ TEST(AdmissionTest, RefusesADeadlineTheQueueRunningAndOwnBatchesWouldMiss) {
   EXPECT_TRUE(admission.AdmitByDeadline(now, 1500, 500, absl::InfiniteFuture()).ok());
 }
 
+TEST(AdmissionTest, TokensAreEstimatedFromTheRequestsSoFarAndBoundedByBytes) {
+  Admission admission(QueueOf(4096));
+  // Nothing seen: no estimate.
+  EXPECT_EQ(admission.EstimateTokens(3, 1000), 0);
+  // 10 tokens per input, then 20: 0.8 x 10 + 0.2 x 20 = 12.
+  admission.RecordTokens(2, 20);
+  EXPECT_EQ(admission.EstimateTokens(3, 1000), 30);
+  admission.RecordTokens(1, 20);
+  EXPECT_EQ(admission.EstimateTokens(3, 1000), 36);
+  // Never more tokens than bytes.
+  EXPECT_EQ(admission.EstimateTokens(3, 7), 7);
+  // A request of no inputs records nothing.
+  admission.RecordTokens(0, 0);
+  EXPECT_EQ(admission.EstimateTokens(1, 1000), 12);
+}
+
 TEST(AdmissionTest, TheMarginIsAnOption) {
   Admission::Options options = QueueOf(4096);
   options.margin = 1.0;

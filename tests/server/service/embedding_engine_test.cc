@@ -95,6 +95,7 @@ class FakeBackend final : public Backend {
 
   absl::StatusOr<PreparedInput> Prepare(const EncodeInput& input, int64_t max_tokens,
                                         Truncation truncation) const override {
+    ++prepared;
     std::vector<std::string> words = absl::StrSplit(input.text, ' ', absl::SkipEmpty());
     if (words.empty()) return absl::InvalidArgumentError("has no tokens (empty text?)");
     PreparedInput p;
@@ -156,6 +157,8 @@ class FakeBackend final : public Backend {
   std::optional<int64_t> DeviceMemoryInUse() const override { return std::nullopt; }
 
   std::atomic<int> batches{0};
+  // Inputs tokenized (Prepare calls).
+  mutable std::atomic<int> prepared{0};
   std::thread::id device_thread() {
     absl::MutexLock lock(&thread_mu_);
     return device_thread_;
@@ -408,10 +411,14 @@ TEST(EmbeddingEngineTest, AdmissionRefusesADeadlineTheRunningAndOwnBatchesWouldM
   WaitFor([&] { return h.engine->queue_stats().queued_requests == 1; }, "one queued input");
   // Ahead: 2 queued tokens (0.2 s) + the running batch and its own (0.6 s)
   // + its 2 tokens (0.2 s) = 1 s, x1.5: a 1.4 s deadline cannot be met.
+  // Its 2 tokens are estimated (the requests so far had 2-3 tokens per
+  // input), so it is refused before it is tokenized: refusals stay cheap.
+  const int prepared_before = h.backend->prepared.load();
   absl::Status hurry =
       h.engine->Embed(Request({"hurry"}), h.Call(h.clock.Now() + absl::Milliseconds(1400)))
           .status();
   EXPECT_TRUE(absl::IsResourceExhausted(hurry)) << hurry;
+  EXPECT_EQ(h.backend->prepared.load(), prepared_before);
   EXPECT_TRUE(absl::StrContains(hurry.message(), "past this request's deadline")) << hurry;
   EXPECT_EQ(
       MetricValue(*h.metrics, R"(llm2vec_rejected_requests_total{reason="deadline_unmeetable"})"),
