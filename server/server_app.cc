@@ -313,6 +313,7 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
     http_options.port = static_cast<int>(f.http_port);
     http_options.metrics = metrics.get();
     http_options.max_inputs = f.max_inputs_per_request;
+    http_options.max_input_bytes = f.max_input_bytes;
     if (auth->enabled()) http_options.auth = auth.get();
     http_options.tls = http_tls.get();
     Metrics* m = metrics.get();
@@ -328,7 +329,14 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
           }
           v1::EmbedRequest request;
           for (const std::string& t : call.texts) request.add_inputs()->set_text(t);
+          for (const std::vector<int32_t>& ids : call.token_ids) {
+            v1::EmbedInput* input = request.add_inputs();
+            for (int32_t id : ids) input->add_token_ids(static_cast<uint32_t>(id));
+          }
           request.mutable_options()->set_dimensions(static_cast<uint32_t>(call.dimensions));
+          // OpenAI's embeddings have length 1 (code ranks them by dot
+          // product); the engine cuts to `dimensions`, then normalises.
+          request.mutable_options()->set_normalize(true);
           // "model" naming a loaded adapter selects it; any other name (clients
           // often send their own default) means the base model.
           for (const std::string& name : eng->AdapterNames()) {

@@ -40,6 +40,10 @@ enum class Truncation {
 struct EncodeInput {
   std::string text;
   std::string instruction;  // optional
+  // Instead of text and instruction: the text's token ids without special
+  // tokens (Encoder::Prepare adds those as for a text). (The initializer
+  // lets {text, instruction} leave it out without a warning.)
+  std::vector<int32_t> token_ids = {};
 };
 
 // The string the model sees for `input`, as the reference builds it:

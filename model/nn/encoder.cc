@@ -105,7 +105,9 @@ absl::StatusOr<Llm2VecConfig> Llm2VecConfigOf(const LoadedModel& model) {
 }
 
 Encoder::Encoder(LoadedModel model, Options options)
-    : model_(std::move(model)), options_(std::move(options)) {
+    : model_(std::move(model)),
+      options_(std::move(options)),
+      special_frame_(FindSpecialTokenFrame(*model_.tokenizer)) {
   // The reference pads with EOS; any id works since padding is masked.
   pad_id_ = model_.tokenizer->pad_id() >= 0   ? model_.tokenizer->pad_id()
             : model_.tokenizer->eos_id() >= 0 ? model_.tokenizer->eos_id()
@@ -150,21 +152,41 @@ absl::StatusOr<PreparedInput> Encoder::Prepare(const EncodeInput& input, int64_t
                                                Truncation truncation) const {
   const Tokenizer& tok = *model_.tokenizer;
   const Llm2VecConfig& cfg = options_.llm2vec;
-  // Long documents are cut by words until they fit doc_max_length tokens.
-  std::string text = input.text;
-  size_t n_text = tok.Encode(text, /*add_special_tokens=*/false).size();
-  while (static_cast<int64_t>(n_text) > cfg.doc_max_length) {
-    const double ratio = static_cast<double>(cfg.doc_max_length) / static_cast<double>(n_text);
-    const size_t keep = static_cast<size_t>(static_cast<double>(CountWords(text)) * ratio);
-    // One word longer than the budget: keep its first tokens instead of
-    // nothing.
-    text = keep > 0 ? FirstWords(text, keep) : TokenPrefix(tok, text, cfg.doc_max_length);
-    n_text = tok.Encode(text, /*add_special_tokens=*/false).size();
-    if (keep == 0) break;
-  }
-  const std::string full = ModelText({text, input.instruction});
   PreparedInput out;
-  out.ids = tok.Encode(full, /*add_special_tokens=*/true);
+  size_t n_text = 0;
+  if (!input.token_ids.empty()) {
+    if (!input.text.empty() || !input.instruction.empty()) {
+      return absl::InvalidArgumentError("has token ids and text or an instruction; send one");
+    }
+    const int64_t vocab =
+        std::min<int64_t>(tok.vocab_size(), transformer().config().vocab_size);
+    for (size_t i = 0; i < input.token_ids.size(); ++i) {
+      const int32_t id = input.token_ids[i];
+      if (id < 0 || id >= vocab) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("token_ids[", i, "] is ", id, "; the vocabulary has ", vocab, " tokens"));
+      }
+    }
+    n_text = std::min<size_t>(input.token_ids.size(), static_cast<size_t>(cfg.doc_max_length));
+    out.ids = special_frame_.before;
+    out.ids.insert(out.ids.end(), input.token_ids.begin(),
+                   input.token_ids.begin() + static_cast<std::ptrdiff_t>(n_text));
+    out.ids.insert(out.ids.end(), special_frame_.after.begin(), special_frame_.after.end());
+  } else {
+    // Long documents are cut by words until they fit doc_max_length tokens.
+    std::string text = input.text;
+    n_text = tok.Encode(text, /*add_special_tokens=*/false).size();
+    while (static_cast<int64_t>(n_text) > cfg.doc_max_length) {
+      const double ratio = static_cast<double>(cfg.doc_max_length) / static_cast<double>(n_text);
+      const size_t keep = static_cast<size_t>(static_cast<double>(CountWords(text)) * ratio);
+      // One word longer than the budget: keep its first tokens instead of
+      // nothing.
+      text = keep > 0 ? FirstWords(text, keep) : TokenPrefix(tok, text, cfg.doc_max_length);
+      n_text = tok.Encode(text, /*add_special_tokens=*/false).size();
+      if (keep == 0) break;
+    }
+    out.ids = tok.Encode(ModelText({text, input.instruction}), /*add_special_tokens=*/true);
+  }
   if (out.ids.empty()) return absl::InvalidArgumentError("text has no tokens");
   const int64_t limit = max_tokens > 0 ? max_tokens : cfg.max_length;
   const int64_t n = static_cast<int64_t>(out.ids.size());

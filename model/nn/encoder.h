@@ -72,7 +72,11 @@ class Encoder {
 
   // Tokenizes one input as LLM2Vec does, to at most `max_tokens` tokens
   // (0: llm2vec_config's max_length). InvalidArgument when the text has no
-  // tokens at all, or is too long under Truncation::kNone.
+  // tokens at all, or is too long under Truncation::kNone. Token-id inputs
+  // get the tokenizer's special tokens around them (FindSpecialTokenFrame);
+  // an id outside the vocabulary (the tokenizer's and the model's
+  // embedding rows), or an instruction beside them, is InvalidArgument;
+  // beyond doc_max_length ids, the rest is cut (the text's cut by words).
   absl::StatusOr<PreparedInput> Prepare(const EncodeInput& input, int64_t max_tokens = 0,
                                         Truncation truncation = Truncation::kEnd) const;
 
@@ -114,6 +118,8 @@ class Encoder {
   Options options_;
   int32_t pad_id_ = 0;
   int64_t max_batch_tokens_ = 0;
+  // What the tokenizer adds around a text's ids.
+  SpecialTokenFrame special_frame_;
 };
 
 }  // namespace llm2vec

@@ -1,7 +1,8 @@
-// Tokenizer::FromFile: picks the loader from the file's content.
+// Tokenizer::FromFile (picks the loader from the file's content) and
+// FindSpecialTokenFrame.
 #include "model/tokenizer/tokenizer.h"
 
-
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -37,6 +38,26 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromFile(const std::string
   if (!tokenizer.ok())
     return absl::Status(tokenizer.status().code(), absl::StrCat(path, ": ", tokenizer.status().message()));
   return tokenizer;
+}
+
+SpecialTokenFrame FindSpecialTokenFrame(const Tokenizer& tokenizer) {
+  const std::vector<int32_t> plain = tokenizer.Encode("a", /*add_special_tokens=*/false);
+  const std::vector<int32_t> framed = tokenizer.Encode("a", /*add_special_tokens=*/true);
+  SpecialTokenFrame frame;
+  const auto at = plain.empty() ? framed.end()
+                                : std::search(framed.begin(), framed.end(), plain.begin(), plain.end());
+  if (at != framed.end()) {
+    frame.before.assign(framed.begin(), at);
+    frame.after.assign(at + static_cast<std::ptrdiff_t>(plain.size()), framed.end());
+    return frame;
+  }
+  auto first_text = framed.begin();
+  while (first_text != framed.end() && tokenizer.IsSpecial(*first_text)) ++first_text;
+  auto end_text = framed.end();
+  while (end_text != first_text && tokenizer.IsSpecial(*(end_text - 1))) --end_text;
+  frame.before.assign(framed.begin(), first_text);
+  frame.after.assign(end_text, framed.end());
+  return frame;
 }
 
 }  // namespace llm2vec

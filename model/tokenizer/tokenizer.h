@@ -61,6 +61,17 @@ class Tokenizer {
   virtual bool IsSpecial(int32_t id) const = 0;
 };
 
+// The special tokens Encode(text, /*add_special_tokens=*/true) puts around
+// a text's own ids (Llama: BOS before, nothing after; Qwen2: nothing), for
+// inputs that arrive as token ids without them. Found by encoding one plain
+// letter both ways; where the plain ids do not appear whole in the framed
+// ones, the leading and trailing special tokens of the framed ids.
+struct SpecialTokenFrame {
+  std::vector<int32_t> before;
+  std::vector<int32_t> after;
+};
+SpecialTokenFrame FindSpecialTokenFrame(const Tokenizer& tokenizer);
+
 }  // namespace llm2vec
 
 #endif  // LLM2VEC_MODEL_TOKENIZER_TOKENIZER_H_

@@ -16,11 +16,23 @@ struct EmbeddingsRequest {
   bool base64 = false;
 };
 
+// Bounds checked while the body is parsed (0: none), so that a body of a
+// million tiny inputs or token ids stops at the bound, before the rest is
+// built or copied.
+struct EmbeddingsLimits {
+  // Entries of "input".
+  int64_t max_inputs = 0;
+  // Token ids in one token-array input.
+  int64_t max_token_ids = 0;
+};
+
 // Parses and validates a /v1/embeddings body: INVALID_ARGUMENT naming the
 // problem, with *param the offending field ("" when it is the body as a
-// whole). More than `max_inputs` (> 0) entries in "input" stop the parse
-// as soon as they are seen.
-absl::Status ParseEmbeddingsRequest(const std::string& body, int64_t max_inputs,
+// whole). "input" is one of OpenAI's four shapes: a string, an array of
+// strings, an array of token ids (one input), an array of arrays of token
+// ids; ids are non-negative integers below 2^31 (the vocabulary is the
+// model's to check).
+absl::Status ParseEmbeddingsRequest(const std::string& body, const EmbeddingsLimits& limits,
                                     EmbeddingsRequest* request, std::string* param);
 
 }  // namespace llm2vec

@@ -424,7 +424,10 @@ HttpResponse HttpServer::EmbeddingsFromBody(const std::string& body,
                                             bool* embed_called) {
   EmbeddingsRequest request;
   std::string param;
-  if (absl::Status status = ParseEmbeddingsRequest(body, options_.max_inputs, &request, &param);
+  EmbeddingsLimits limits;
+  limits.max_inputs = options_.max_inputs;
+  limits.max_token_ids = options_.max_input_bytes / 4;
+  if (absl::Status status = ParseEmbeddingsRequest(body, limits, &request, &param);
       !status.ok()) {
     return StatusResponse(status, param);
   }
@@ -434,10 +437,11 @@ HttpResponse HttpServer::EmbeddingsFromBody(const std::string& body,
   absl::StatusOr<HttpEmbedResult> result = embed_(request.call);
   if (!result.ok()) return StatusResponse(result.status(), "");
   const std::vector<std::vector<float>>& embeddings = result->embeddings;
-  if (embeddings.size() != request.call.texts.size()) {
-    return StatusResponse(absl::InternalError(absl::StrCat(
-                              "the model returned ", embeddings.size(), " embeddings for ",
-                              request.call.texts.size(), " inputs")),
+  const size_t inputs = request.call.texts.size() + request.call.token_ids.size();
+  if (embeddings.size() != inputs) {
+    return StatusResponse(absl::InternalError(absl::StrCat("the model returned ",
+                                                           embeddings.size(),
+                                                           " embeddings for ", inputs, " inputs")),
                           "");
   }
   for (size_t i = 0; i < embeddings.size(); ++i) {

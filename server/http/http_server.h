@@ -1,15 +1,18 @@
 // The OpenAI-compatible HTTP endpoint, on civetweb:
 //
 //   POST /v1/embeddings   OpenAI's embeddings API. Body
-//       {"input": "text" | ["text", ...], "model": "...",
-//        "encoding_format": "float" | "base64", "dimensions": N, "user": ...}
+//       {"input": "text" | ["text", ...] | [id, ...] | [[id, ...], ...],
+//        "model": "...", "encoding_format": "float" | "base64",
+//        "dimensions": N, "user": "..."}
 //     answered with
 //       {"object": "list", "model": "...",
 //        "data": [{"object": "embedding", "index": i, "embedding": [...]}],
 //        "usage": {"prompt_tokens": n, "total_tokens": n}}
 //     where a base64 embedding is the little-endian float32 bytes of the
-//     vector. "model" may be left out (the server's model is meant), "user"
-//     is ignored, and so are fields this server does not know.
+//     vector. As OpenAI's, the vectors have length 1 (after "dimensions"
+//     cuts them). Token ids are the model's own (see EmbedInput.token_ids).
+//     "model" may be left out (the server's model is meant), "user" is
+//     ignored, and so are fields this server does not know.
 //   GET /health           200 {"status":"ok"} while `healthy()`, else 503.
 //   GET /v1/models        the one model, as OpenAI lists models;
 //   GET /v1/models/{id}   that model, or 404.
@@ -54,8 +57,10 @@ namespace llm2vec {
 
 // One validated /v1/embeddings call.
 struct HttpEmbedCall {
-  // At least one, none empty.
+  // The inputs: texts (none empty) or token-id arrays (none empty);
+  // exactly one of the two has entries.
   std::vector<std::string> texts;
+  std::vector<std::vector<int32_t>> token_ids;
   // As the client sent it; empty when left out.
   std::string model;
   // Matryoshka truncation; 0 = the model's full dimension.
@@ -67,7 +72,7 @@ struct HttpEmbedCall {
 };
 
 struct HttpEmbedResult {
-  // One per text, in the order of HttpEmbedCall::texts.
+  // One per input, in the order of the call's inputs.
   std::vector<std::vector<float>> embeddings;
   int64_t prompt_tokens = 0;
   // Reported back to the client; empty = the server's model name.
@@ -100,6 +105,9 @@ class HttpServer {
     // Entries of "input" accepted, counted while the body is parsed (more:
     // 400 at once); 0 leaves the count to the embed function.
     int64_t max_inputs = 0;
+    // The server's per-input byte bound: a token array of more than a
+    // quarter of it (4 bytes an id) is refused while parsing; 0: none.
+    int64_t max_input_bytes = 0;
     // Where the calls answered here without calling `embed` (malformed or
     // invalid body, body too large) are counted, as
     // RequestDone(kEmbeddingsMethod, "INVALID_ARGUMENT") and

@@ -193,8 +193,9 @@ absl::Status EmbeddingEngine::RunInputs(
   tasks.reserve(inputs.size());
   int64_t total_tokens = 0;
   for (int i = 0; i < inputs.size(); ++i) {
-    auto prepared = backend_->Prepare({inputs[i].text(), inputs[i].instruction()},
-                                      max_input_tokens_, settings->truncation);
+    auto input = EncodeInputFromProto(inputs[i], i);
+    if (!input.ok()) return input.status();
+    auto prepared = backend_->Prepare(*input, max_input_tokens_, settings->truncation);
     if (!prepared.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "inputs[", i, "] ", prepared.status().message(),
@@ -359,13 +360,16 @@ absl::Status EmbeddingEngine::CheckInputBytes(
     const google::protobuf::RepeatedPtrField<v1::EmbedInput>& inputs, int64_t* total) const {
   *total = 0;
   for (int i = 0; i < inputs.size(); ++i) {
-    const int64_t bytes =
-        static_cast<int64_t>(inputs[i].text().size() + inputs[i].instruction().size());
+    // A token id counts as the 4 bytes it takes.
+    const int64_t bytes = static_cast<int64_t>(inputs[i].text().size() +
+                                               inputs[i].instruction().size()) +
+                          4 * static_cast<int64_t>(inputs[i].token_ids_size());
     *total += bytes;
     if (bytes > options_.max_input_bytes) {
-      return absl::InvalidArgumentError(absl::StrCat("inputs[", i, "] is ", bytes,
-                                                     " bytes; max_input_bytes is ",
-                                                     options_.max_input_bytes));
+      return absl::InvalidArgumentError(
+          absl::StrCat("inputs[", i, "] is ", bytes, " bytes",
+                       inputs[i].token_ids_size() > 0 ? " (4 per token id)" : "",
+                       "; max_input_bytes is ", options_.max_input_bytes));
     }
   }
   return absl::OkStatus();
@@ -425,6 +429,10 @@ absl::StatusOr<v1::TokenizeResponse> EmbeddingEngine::Tokenize(
   int64_t total = 0;
   for (int i = 0; i < request.inputs_size(); ++i) {
     const v1::EmbedInput& in = request.inputs(i);
+    if (in.token_ids_size() > 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("inputs[", i, "].token_ids: Tokenize takes text; these are token ids already"));
+    }
     // What the model sees: "{instruction} {text}", as Prepare builds it.
     const std::string full = ModelText({in.text(), in.instruction()});
     std::vector<Backend::Token> tokens = backend_->Tokenize(full, request.add_special_tokens());

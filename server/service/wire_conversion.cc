@@ -1,6 +1,7 @@
 #include "server/service/wire_conversion.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -131,6 +132,20 @@ void FillSimilarity(const v1::SimilarityRequest& request, const std::vector<Embe
       response->add_scores(Cosine(embeddings[i].values, embeddings[i + 1].values));
     }
   }
+}
+
+absl::StatusOr<EncodeInput> EncodeInputFromProto(const v1::EmbedInput& input, int index) {
+  EncodeInput out{input.text(), input.instruction(), {}};
+  out.token_ids.reserve(static_cast<size_t>(input.token_ids_size()));
+  for (int j = 0; j < input.token_ids_size(); ++j) {
+    const uint32_t id = input.token_ids(j);
+    if (id > static_cast<uint32_t>(std::numeric_limits<int32_t>::max())) {
+      return absl::InvalidArgumentError(absl::StrCat("inputs[", index, "].token_ids[", j, "] is ",
+                                                     id, "; token ids are below 2^31"));
+    }
+    out.token_ids.push_back(static_cast<int32_t>(id));
+  }
+  return out;
 }
 
 }  // namespace llm2vec

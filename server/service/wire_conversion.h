@@ -37,6 +37,11 @@ absl::StatusOr<EmbedSettings> EmbedSettingsFromProto(const v1::EmbedOptions& opt
                                                      PoolingMode default_pooling,
                                                      int64_t hidden_size);
 
+// One input in the engine's terms: text and instruction, or token ids
+// (InvalidArgument naming inputs[index].token_ids for an id above
+// INT32_MAX; the vocabulary is the model's to check).
+absl::StatusOr<EncodeInput> EncodeInputFromProto(const v1::EmbedInput& input, int index);
+
 // One embedding on the wire in `encoding`: float values, or packed int8
 // (with its scale) or binary.
 void EmbeddingToProto(const Embedding& embedding, v1::Encoding encoding, v1::Embedding* out);

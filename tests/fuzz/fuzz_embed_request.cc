@@ -1,6 +1,6 @@
 // Fuzz target: EmbedRequest and SimilarityRequest messages as they arrive
 // on the wire, through the server's validation of their options and
-// inputs (wire_conversion.h).
+// inputs (wire_conversion.h), token ids included.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -13,6 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   v1::EmbedRequest embed;
   if (embed.ParseFromArray(data, static_cast<int>(size))) {
     (void)EmbedSettingsFromProto(embed.options(), PoolingMode::kMean, 64);
+    for (int i = 0; i < embed.inputs_size(); ++i) (void)EncodeInputFromProto(embed.inputs(i), i);
   }
   v1::SimilarityRequest similarity;
   if (similarity.ParseFromArray(data, static_cast<int>(size))) {

@@ -9,6 +9,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   llm2vec::EmbeddingsRequest request;
   std::string param;
   (void)llm2vec::ParseEmbeddingsRequest(std::string(reinterpret_cast<const char*>(data), size),
-                                        /*max_inputs=*/16, &request, &param);
+                                        {/*max_inputs=*/16, /*max_token_ids=*/64}, &request,
+                                        &param);
   return 0;
 }

@@ -135,6 +135,20 @@ TEST(BadInputE2eTest, EveryFieldRefusesBadValuesByNameAndTheServerStaysHealthy) 
   v1::TokenizeRequest huge_tokenize;
   huge_tokenize.add_inputs()->set_text(std::string(kMaxInputBytes + 1, 'a'));
   const double nan = std::numeric_limits<double>::quiet_NaN();
+  // Token-id inputs (the demo model's vocabulary has 512 tokens).
+  v1::EmbedRequest outside_vocab;
+  outside_vocab.add_inputs()->add_token_ids(5);
+  outside_vocab.mutable_inputs(0)->add_token_ids(512);
+  v1::EmbedRequest ids_and_text = outside_vocab;
+  ids_and_text.mutable_inputs(0)->set_token_ids(1, 6);
+  ids_and_text.mutable_inputs(0)->set_text("a");
+  v1::EmbedRequest huge_id;
+  huge_id.add_inputs()->add_token_ids(4294967295u);
+  v1::EmbedRequest too_many_ids;
+  too_many_ids.add_inputs();
+  for (int i = 0; i <= kMaxInputBytes / 4; ++i) too_many_ids.mutable_inputs(0)->add_token_ids(7);
+  v1::TokenizeRequest tokenize_ids;
+  tokenize_ids.add_inputs()->add_token_ids(5);
 
   using C = grpc::StatusCode;
   const std::vector<GrpcRow> rows = {
@@ -146,6 +160,14 @@ TEST(BadInputE2eTest, EveryFieldRefusesBadValuesByNameAndTheServerStaysHealthy) 
       {"Embed: huge instruction", Embed(long_instruction), C::INVALID_ARGUMENT,
        "inputs[0] is 200001 bytes"},
       {"Embed: one 100 kB word", Embed(One(word)), C::OK, ""},
+      {"Embed: token id outside the vocabulary", Embed(outside_vocab), C::INVALID_ARGUMENT,
+       "inputs[0] token_ids[1] is 512; the vocabulary has 512 tokens"},
+      {"Embed: token ids and text", Embed(ids_and_text), C::INVALID_ARGUMENT,
+       "inputs[0] has token ids and text or an instruction; send one"},
+      {"Embed: token id above 2^31", Embed(huge_id), C::INVALID_ARGUMENT,
+       "inputs[0].token_ids[0] is 4294967295; token ids are below 2^31"},
+      {"Embed: too many token ids", Embed(too_many_ids), C::INVALID_ARGUMENT,
+       "inputs[0] is 200004 bytes (4 per token id); max_input_bytes is 200000"},
       // A proto3 string must be UTF-8: gRPC's own parsing refuses the
       // message (INTERNAL, no message) before any handler runs.
       {"Embed: invalid UTF-8", Embed(One("a\xff\xfe")), C::INTERNAL, ""},
@@ -183,6 +205,8 @@ TEST(BadInputE2eTest, EveryFieldRefusesBadValuesByNameAndTheServerStaysHealthy) 
       {"Similarity: query without candidates", Similarity(no_candidates), C::INVALID_ARGUMENT,
        "candidates is empty"},
       {"Tokenize: no inputs", Tokenize(no_inputs), C::INVALID_ARGUMENT, "inputs is empty"},
+      {"Tokenize: token ids", Tokenize(tokenize_ids), C::INVALID_ARGUMENT,
+       "inputs[0].token_ids: Tokenize takes text"},
       {"Tokenize: huge input", Tokenize(huge_tokenize), C::INVALID_ARGUMENT,
        "inputs[0] is 200001 bytes"},
       {"LoadAdapter: empty name",
@@ -304,6 +328,8 @@ TEST(BadInputE2eTest, EveryFieldRefusesBadValuesByNameAndTheServerStaysHealthy) 
     for (int i = 0; i <= kMaxInputs; ++i) s += std::string(i ? "," : "") + "\"a\"";
     return s + "]";
   }();
+  std::string ids_over;  // a token array one id over max_input_bytes / 4, with the 1 before
+  for (int i = 0; i < kMaxInputBytes / 4; ++i) ids_over += ",2";
   std::string hundred_thousand = "\"a\"";
   for (int i = 1; i < 100000; ++i) hundred_thousand += ",\"a\"";
   const std::vector<HttpRow> http_rows = {
@@ -319,6 +345,11 @@ TEST(BadInputE2eTest, EveryFieldRefusesBadValuesByNameAndTheServerStaysHealthy) 
       // Counted while parsing: refused at the ninth of 100000 entries.
       {"100000 inputs", absl::StrCat(R"({"input": [)", hundred_thousand, "]}"), 400,
        "'input' has more than 8 entries"},
+      {"token id outside the vocabulary", R"({"input": [[1, 512]]})", 400,
+       "inputs[0] token_ids[1] is 512; the vocabulary has 512 tokens"},
+      {"negative token id", R"({"input": [1, -1]})", 400, "\"param\":\"input\""},
+      {"too many token ids", absl::StrCat(R"({"input": [1)", ids_over, "]}"), 400,
+       "more than 50000 ids (max_input_bytes / 4)"},
       {"invalid UTF-8", "{\"input\": \"a\xff\xfe\"}", 400, ""},
       {"NUL", R"({"input": "a\u0000b"})", 200, ""},
       {"100 kB word", absl::StrCat(R"({"input": ")", word, R"("})"), 200, ""},

@@ -21,6 +21,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -158,13 +159,49 @@ TEST(ServerE2eTest, EveryRpcAndEmbeddingsEqualTheOfflineEncoder) {
   const auto want = (*encoder)->tokenizer().Encode("Once upon a time", true);
   EXPECT_EQ(std::vector<int32_t>(ids->tokens(0).ids().begin(), ids->tokens(0).ids().end()), want);
 
-  // The OpenAI-compatible endpoint answers a real HTTP client.
+  // The OpenAI-compatible endpoint answers a real HTTP client with OpenAI's
+  // unit-length vectors: the offline embedding, cut to `dimensions`, then
+  // normalised.
+  const auto unit = [](std::vector<float> v, size_t dims) {
+    v.resize(dims);
+    double sum = 0;
+    for (float x : v) sum += static_cast<double>(x) * x;
+    for (float& x : v) x = static_cast<float>(x / std::sqrt(sum));
+    return v;
+  };
+  const auto expect_near = [](const std::vector<float>& got, const std::vector<float>& want) {
+    ASSERT_EQ(got.size(), want.size());
+    double sum = 0;
+    for (size_t d = 0; d < got.size(); ++d) {
+      EXPECT_NEAR(got[d], want[d], 1e-6) << "dimension " << d;
+      sum += static_cast<double>(got[d]) * got[d];
+    }
+    EXPECT_NEAR(sum, 1.0, 1e-5);
+  };
   auto [code, body] = Http(server.http_port(), "POST", "/v1/embeddings",
                            R"({"input": ["Once upon a time, there was a little girl named Lily."],
                                "model": "any"})");
   ASSERT_EQ(code, 200) << body;
   nlohmann::json j = nlohmann::json::parse(body);
-  EXPECT_EQ(j["data"][0]["embedding"].get<std::vector<float>>(), (*offline)[0].values);
+  expect_near(j["data"][0]["embedding"].get<std::vector<float>>(), unit((*offline)[0].values, 64));
+  // Token ids (OpenAI's token-array input): the text's ids, as the
+  // tokenizer gives them without BOS, embed as the text; over gRPC too,
+  // bit for bit.
+  const std::vector<int32_t> text_ids = (*encoder)->tokenizer().Encode(kTexts[0], false);
+  std::tie(code, body) = Http(
+      server.http_port(), "POST", "/v1/embeddings",
+      absl::StrCat(R"({"input": [[)", absl::StrJoin(text_ids, ","), R"(]], "dimensions": 16})"));
+  ASSERT_EQ(code, 200) << body;
+  j = nlohmann::json::parse(body);
+  expect_near(j["data"][0]["embedding"].get<std::vector<float>>(), unit((*offline)[0].values, 16));
+  v1::EmbedRequest by_ids;
+  v1::EmbedInput* ids_input = by_ids.add_inputs();
+  for (int32_t id : text_ids) ids_input->add_token_ids(static_cast<uint32_t>(id));
+  auto by_ids_out = server.client().Embed(by_ids);
+  ASSERT_TRUE(by_ids_out.ok()) << by_ids_out.status();
+  EXPECT_EQ(std::vector<float>(by_ids_out->embeddings(0).values().begin(),
+                               by_ids_out->embeddings(0).values().end()),
+            (*offline)[0].values);
   EXPECT_EQ(Http(server.http_port(), "GET", "/health").first, 200);
 }
 

@@ -278,6 +278,40 @@ TEST(EncoderTest, LongTextsAreCutByWordsToDocMaxLength) {
   EXPECT_EQ(static_cast<int64_t>(prepared->ids.size()), prepared->pooled + 1);  // + BOS
 }
 
+// A text's token ids (as the tokenizer gives them, without special tokens)
+// are prepared and embedded exactly as the text; ids outside the
+// vocabulary, or beside text, are refused.
+TEST(EncoderTest, TokenIdsAreTheirTextsTokens) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  auto encoder = LoadStories();
+  ASSERT_NE(encoder, nullptr);
+  const std::string text = "Once upon a time, there was a little girl named Lily.";
+  EncodeInput ids_input;
+  ids_input.token_ids = encoder->tokenizer().Encode(text, /*add_special_tokens=*/false);
+  auto from_text = encoder->Prepare({text, ""});
+  auto from_ids = encoder->Prepare(ids_input);
+  ASSERT_TRUE(from_text.ok() && from_ids.ok()) << from_ids.status();
+  EXPECT_EQ(from_ids->ids, from_text->ids);  // BOS added, as for the text
+  EXPECT_EQ(from_ids->pooled, from_text->pooled);
+  auto embedded = encoder->Encode({{text, ""}, ids_input}, EncodeOptions());
+  ASSERT_TRUE(embedded.ok()) << embedded.status();
+  EXPECT_EQ((*embedded)[0].values, (*embedded)[1].values);
+
+  // The stories260K vocabulary has 512 tokens.
+  EncodeInput outside;
+  outside.token_ids = {5, 512};
+  absl::Status s = encoder->Prepare(outside).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_EQ(s.message(), "token_ids[1] is 512; the vocabulary has 512 tokens");
+  outside.token_ids = {-1};
+  EXPECT_TRUE(absl::IsInvalidArgument(encoder->Prepare(outside).status()));
+  EncodeInput both = ids_input;
+  both.instruction = "Retrieve stories";
+  s = encoder->Prepare(both).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_EQ(s.message(), "has token ids and text or an instruction; send one");
+}
+
 // One word longer than doc_max_length (a URL, base64, a DNA string) keeps
 // its first tokens: cutting by words alone would leave nothing to pool.
 TEST(EncoderTest, OneWordLongerThanTheBudgetKeepsItsFirstTokens) {

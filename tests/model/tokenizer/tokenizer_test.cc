@@ -112,6 +112,29 @@ TEST_P(TokenizerJsonGoldenTest, MatchesExpectedIds) {
   }
 }
 
+// The special tokens found around one letter are the ones Hugging Face puts
+// around every golden text: token-id inputs (which arrive without them)
+// get exactly what their text would have had.
+TEST_P(TokenizerJsonGoldenTest, SpecialTokenFrameIsTheOneAroundEveryText) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  const JsonGolden& golden = GetParam();
+  auto tok = LoadJsonTokenizer(golden.tokenizer_json);
+  ASSERT_NE(tok, nullptr);
+  const SpecialTokenFrame frame = FindSpecialTokenFrame(*tok);
+  const nlohmann::json expected = LoadJson(golden.expected);
+  int checked = 0;
+  for (const auto& c : expected.at("cases")) {
+    std::vector<int32_t> framed = frame.before;
+    const auto plain = c.at("ids_add_special_false").get<std::vector<int32_t>>();
+    framed.insert(framed.end(), plain.begin(), plain.end());
+    framed.insert(framed.end(), frame.after.begin(), frame.after.end());
+    EXPECT_EQ(framed, c.at("ids_add_special_true").get<std::vector<int32_t>>())
+        << golden.name << ": " << c.at("text").get<std::string>();
+    ++checked;
+  }
+  EXPECT_GT(checked, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Tokenizers, TokenizerJsonGoldenTest,
     ::testing::Values(

@@ -20,6 +20,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -152,6 +153,11 @@ std::vector<float> FakeEmbedding(const std::string& text, size_t index) {
 // A text that makes the fake model wait for its client to disconnect.
 constexpr char kWaitForDisconnect[] = "wait for the client to hang up";
 
+// What the fake model embeds for a token-id input: "ids:1,2,3".
+std::string TokenText(const std::vector<int32_t>& ids) {
+  return absl::StrCat("ids:", absl::StrJoin(ids, ","));
+}
+
 class FakeModel {
  public:
   absl::StatusOr<HttpEmbedResult> Embed(const HttpEmbedCall& call) {
@@ -172,11 +178,13 @@ class FakeModel {
     last_ = call;
     if (!next_status_.ok()) return next_status_;
     HttpEmbedResult result;
-    for (size_t i = 0; i < call.texts.size(); ++i) {
-      std::vector<float> e = FakeEmbedding(call.texts[i], i);
+    for (size_t i = 0; i < call.texts.size() + call.token_ids.size(); ++i) {
+      const std::string text =
+          i < call.texts.size() ? call.texts[i] : TokenText(call.token_ids[i - call.texts.size()]);
+      std::vector<float> e = FakeEmbedding(text, i);
       if (call.dimensions > 0) e.resize(static_cast<size_t>(call.dimensions));
       result.embeddings.push_back(std::move(e));
-      result.prompt_tokens += static_cast<int64_t>(call.texts[i].size());
+      result.prompt_tokens += static_cast<int64_t>(text.size());
     }
     if (drop_last_) result.embeddings.pop_back();
     if (nan_) result.embeddings[0][1] = std::numeric_limits<float>::quiet_NaN();
@@ -315,6 +323,44 @@ TEST_F(HttpServerTest, StringInputIsOneText) {
   EXPECT_EQ(response["model"], kModelName);
 }
 
+// OpenAI's token-array inputs: one array is one input, an array of arrays
+// several; the ids reach the model as sent.
+TEST_F(HttpServerTest, TokenArraysAreInputs) {
+  Reply reply = Post(port(), "/v1/embeddings", R"({"input": [5, 0, 2147483647], "user": "u1"})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_TRUE(model_.last().texts.empty());
+  EXPECT_THAT(model_.last().token_ids, ElementsAre(ElementsAre(5, 0, 2147483647)));
+  ASSERT_EQ(reply.Json()["data"].size(), 1u);
+  ExpectFloats(reply.Json()["data"][0]["embedding"], FakeEmbedding("ids:5,0,2147483647", 0));
+
+  reply = Post(port(), "/v1/embeddings", R"({"input": [[1, 2], [3]]})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_THAT(model_.last().token_ids, ElementsAre(ElementsAre(1, 2), ElementsAre(3)));
+  ASSERT_EQ(reply.Json()["data"].size(), 2u);
+  ExpectFloats(reply.Json()["data"][1]["embedding"], FakeEmbedding("ids:3", 1));
+}
+
+// A token array is bounded like a text (4 bytes an id, max_input_bytes),
+// while it is parsed; arrays of arrays are counted as inputs.
+TEST_F(HttpServerTest, TokenArraysAreBoundedWhileParsed) {
+  HttpServer::Options options;
+  options.max_inputs = 2;
+  options.max_input_bytes = 12;  // 3 ids
+  StartServer(options);
+  EXPECT_EQ(Post(port(), "/v1/embeddings", R"({"input": [1, 2, 3]})").status, 200);
+  EXPECT_EQ(Post(port(), "/v1/embeddings", R"({"input": [[1, 2, 3], [4, 5, 6]]})").status, 200);
+  for (const std::string body : {R"({"input": [1, 2, 3, 4]})", R"({"input": [[1], [1, 2, 3, 4]]})"}) {
+    const Reply reply = Post(port(), "/v1/embeddings", body);
+    EXPECT_EQ(reply.status, 400) << body;
+    EXPECT_EQ(reply.Json()["error"]["message"],
+              "a token array in 'input' has more than 3 ids (max_input_bytes / 4)");
+  }
+  const Reply reply = Post(port(), "/v1/embeddings", R"({"input": [[1], [2], [3]]})");
+  EXPECT_EQ(reply.status, 400);
+  EXPECT_EQ(reply.Json()["error"]["message"],
+            "'input' has more than 2 entries; max_inputs_per_request is 2");
+}
+
 TEST_F(HttpServerTest, ModelReportedByTheEmbedFunctionWins) {
   model_.set_reported_model("org/base+adapter");
   const Reply reply = Post(port(), "/v1/embeddings", R"({"input": "x", "model": "adapter"})");
@@ -364,9 +410,22 @@ TEST_F(HttpServerTest, InvalidBodiesNameTheField) {
       {R"({"input": ""})", "input", "'input' is an empty string"},
       {R"({"input": []})", "input", "'input' is an empty array"},
       {R"({"input": ["a", 3]})", "input", "'input[1]' is a number; expected a string"},
-      {R"({"input": [[1, 2]]})", "input", "'input[0]' is an array; expected a string"},
+      {R"({"input": ["a", true]})", "input", "'input[1]' is a boolean; expected a string"},
+      {R"({"input": ["a", [1]]})", "input", "'input[1]' is an array; expected a string"},
       {R"({"input": ["a", ""]})", "input", "'input[1]' is an empty string"},
-      {R"({"input": 5})", "input", "'input' is number; expected a string or an array"},
+      {R"({"input": 5})", "input",
+       "'input' is number; expected a string, an array of strings, an array of token ids or an "
+       "array of arrays of token ids"},
+      // Token ids: OpenAI's other two shapes.
+      {R"({"input": [1, -2]})", "input", "'input[1]' is -2; expected a token id"},
+      {R"({"input": [1, 2.5]})", "input", "'input[1]' is 2.5; expected a token id"},
+      {R"({"input": [1, "a"]})", "input", R"('input[1]' is "a"; expected a token id)"},
+      {R"({"input": [[1], 2]})", "input",
+       "'input[1]' is a number; expected an array of token ids"},
+      {R"({"input": [[1], []]})", "input", "'input[1]' is an empty array"},
+      {R"({"input": [[1], [3, 2147483648]]})", "input",
+       "'input[1][1]' is 2147483648; expected a token id (an integer from 0 to 2147483647)"},
+      {R"({"input": "a", "user": 5})", "user", "'user' is number; expected a string"},
       {R"({"input": "a", "model": 7})", "model", "'model' is number; expected a string"},
       {R"({"input": "a", "encoding_format": "hex"})", "encoding_format",
        R"('encoding_format' is "hex"; expected "float" or "base64")"},
