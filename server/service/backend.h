@@ -3,7 +3,7 @@
 // libtorch. TorchBackend (torch_backend.h) runs the LLM2Vec Encoder; tests
 // run the engine on a fake one.
 //
-// Threading: info(), Prepare() and Tokenize() are const and thread-safe
+// Threading: info(), Prepare(), Tokenize() and Decode() are const and thread-safe
 // (RPC threads tokenize). Embed(), LoadAdapter() and DeviceMemoryInUse()
 // run tensor work and are called from the device worker only, one at a
 // time; they report failures (libtorch's included) as a Status and never
@@ -68,8 +68,13 @@ class Backend {
   struct Token {
     int32_t id = 0;
     std::string piece;
+    bool special = false;  // BOS, EOS, added control tokens
   };
   virtual std::vector<Token> Tokenize(const std::string& text, bool add_special_tokens) const = 0;
+  // The text of `ids`; InvalidArgument naming the first id outside the
+  // vocabulary and its position.
+  virtual absl::StatusOr<std::string> Decode(const std::vector<int32_t>& ids,
+                                             bool skip_special_tokens) const = 0;
 
   // Device worker only. One batch with one pooling and adapter (null: the
   // base model).

@@ -201,7 +201,8 @@ absl::Status EmbeddingEngine::RunInputs(
           "inputs[", i, "] ", prepared.status().message(),
           settings->truncation == Truncation::kNone ? " (max_input_tokens; set truncate)" : ""));
     }
-    if (prepared->pooled <= 0 && settings->pooling != PoolingMode::kBosToken) {
+    if (prepared->pooled <= 0 && settings->pooling != PoolingMode::kBosToken &&
+        settings->pooling != PoolingMode::kNone) {
       return absl::InvalidArgumentError(absl::StrCat(
           "inputs[", i, "] has no text tokens to pool (empty text?) with ",
           PoolingModeName(settings->pooling), " pooling"));
@@ -231,6 +232,14 @@ absl::Status EmbeddingEngine::RunInputs(
   }
   const absl::Time tokenized = clock_->Now();
   admission_.RecordTokens(inputs.size(), total_tokens);
+  // Every token's state goes back: bound the answer.
+  constexpr int64_t kMaxStateValues = int64_t{1} << 24;
+  if (settings->pooling == PoolingMode::kNone &&
+      total_tokens * info.hidden_size > kMaxStateValues) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "options.pooling POOLING_NONE: ", total_tokens, " tokens x ", info.hidden_size,
+        " values is over the limit of ", kMaxStateValues, " values per request; send fewer inputs"));
+  }
   if (metrics_ != nullptr) {
     metrics_->Tokenized(absl::ToDoubleSeconds(tokenized - start), inputs.size(), total_tokens);
   }
@@ -399,6 +408,10 @@ absl::StatusOr<v1::EmbedResponse> EmbeddingEngine::Embed(const v1::EmbedRequest&
 
 absl::StatusOr<v1::SimilarityResponse> EmbeddingEngine::Similarity(
     const v1::SimilarityRequest& request, const CallContext& call) {
+  if (request.options().pooling() == v1::POOLING_NONE) {
+    return absl::InvalidArgumentError(
+        "options.pooling POOLING_NONE: Similarity compares pooled embeddings");
+  }
   auto inputs = SimilarityInputs(request);
   if (!inputs.ok()) return inputs.status();
   std::vector<Embedding> embeddings;
@@ -446,9 +459,40 @@ absl::StatusOr<v1::TokenizeResponse> EmbeddingEngine::Tokenize(
     for (const Backend::Token& t : tokens) {
       out->add_ids(t.id);
       out->add_pieces(t.piece);
+      out->add_special(t.special);
     }
   }
   return response;
+}
+
+absl::StatusOr<std::vector<std::string>> EmbeddingEngine::Decode(
+    const std::vector<std::vector<int32_t>>& ids, bool skip_special_tokens) const {
+  if (ids.empty()) return absl::InvalidArgumentError("ids is empty");
+  if (static_cast<int64_t>(ids.size()) > options_.max_inputs_per_request) {
+    return absl::InvalidArgumentError(absl::StrCat("ids has ", ids.size(),
+                                                   " lists; max_inputs_per_request is ",
+                                                   options_.max_inputs_per_request));
+  }
+  const int64_t max_ids = options_.worker.queue.max_queue_tokens;
+  int64_t total = 0;
+  for (const auto& list : ids) total += static_cast<int64_t>(list.size());
+  if (total > max_ids) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ids has ", total, " ids in all; a Decode call takes at most ", max_ids,
+        " (max_queue_tokens)"));
+  }
+  std::vector<std::string> texts;
+  texts.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto text = backend_->Decode(ids[i], skip_special_tokens);
+    if (!text.ok()) {
+      return absl::Status(text.status().code(),
+                          absl::StrCat(ids.size() > 1 ? absl::StrCat("ids[", i, "]") : "ids", ": ",
+                                       text.status().message()));
+    }
+    texts.push_back(std::move(*text));
+  }
+  return texts;
 }
 
 v1::InfoResponse EmbeddingEngine::Info() const {

@@ -92,6 +92,11 @@ class EmbeddingEngine {
   absl::StatusOr<v1::SimilarityResponse> Similarity(const v1::SimilarityRequest& request,
                                                     const CallContext& call);
   absl::StatusOr<v1::TokenizeResponse> Tokenize(const v1::TokenizeRequest& request) const;
+  // The texts of token-id lists (text-embeddings-inference's /decode), on
+  // the calling thread; bounded like Tokenize (inputs per request, and ids
+  // in all at most max_queue_tokens).
+  absl::StatusOr<std::vector<std::string>> Decode(const std::vector<std::vector<int32_t>>& ids,
+                                                  bool skip_special_tokens) const;
   v1::InfoResponse Info() const;
 
   // Loads a PEFT adapter folder under `name` (NOT_FOUND/INVALID_ARGUMENT

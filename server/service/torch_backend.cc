@@ -48,8 +48,25 @@ class TorchBackend final : public Backend {
   std::vector<Token> Tokenize(const std::string& text, bool add_special_tokens) const override {
     const Tokenizer& tok = encoder_->tokenizer();
     std::vector<Token> tokens;
-    for (int32_t id : tok.Encode(text, add_special_tokens)) tokens.push_back({id, tok.IdToPiece(id)});
+    for (int32_t id : tok.Encode(text, add_special_tokens)) {
+      tokens.push_back({id, tok.IdToPiece(id), tok.IsSpecial(id)});
+    }
     return tokens;
+  }
+
+  absl::StatusOr<std::string> Decode(const std::vector<int32_t>& ids,
+                                     bool skip_special_tokens) const override {
+    const Tokenizer& tok = encoder_->tokenizer();
+    const int64_t vocab =
+        std::min<int64_t>(tok.vocab_size(), encoder_->transformer().config().vocab_size);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] < 0 || ids[i] >= vocab) {
+        return absl::InvalidArgumentError(absl::StrCat("token id ", ids[i], " at position ", i,
+                                                       " is outside the vocabulary of ", vocab,
+                                                       " tokens"));
+      }
+    }
+    return tok.Decode(ids, skip_special_tokens);
   }
 
   absl::StatusOr<Batch> Embed(const std::vector<PreparedInput>& inputs, PoolingMode pooling,

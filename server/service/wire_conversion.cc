@@ -17,6 +17,7 @@ absl::StatusOr<PoolingMode> PoolingFromProto(v1::Pooling pooling, PoolingMode fa
     case v1::POOLING_WEIGHTED_MEAN: return PoolingMode::kWeightedMean;
     case v1::POOLING_LAST_TOKEN: return PoolingMode::kLastToken;
     case v1::POOLING_BOS_TOKEN: return PoolingMode::kBosToken;
+    case v1::POOLING_NONE: return PoolingMode::kNone;
     default:
       return absl::InvalidArgumentError(
           absl::StrCat("options.pooling ", static_cast<int>(pooling), " is not a known value"));
@@ -52,6 +53,13 @@ absl::StatusOr<EmbedSettings> EmbedSettingsFromProto(const v1::EmbedOptions& opt
   }
   settings.dimensions = options.dimensions();
   settings.normalize = options.normalize();
+  if (settings.pooling == PoolingMode::kNone &&
+      (settings.dimensions > 0 || settings.normalize ||
+       options.encoding() != v1::ENCODING_FLOAT32)) {
+    return absl::InvalidArgumentError(
+        "options.pooling POOLING_NONE returns every token's state as float32: dimensions, "
+        "normalize and encoding do not apply");
+  }
   settings.adapter = options.adapter();
   // The defined levels only: any larger value would let one client starve
   // the others.

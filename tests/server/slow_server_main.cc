@@ -29,6 +29,10 @@ class SlowBackend final : public Backend {
   std::vector<Token> Tokenize(const std::string& text, bool add_special_tokens) const override {
     return inner_->Tokenize(text, add_special_tokens);
   }
+  absl::StatusOr<std::string> Decode(const std::vector<int32_t>& ids,
+                                     bool skip_special_tokens) const override {
+    return inner_->Decode(ids, skip_special_tokens);
+  }
   absl::StatusOr<Batch> Embed(const std::vector<PreparedInput>& inputs, PoolingMode pooling,
                               const Adapter* adapter) override {
     const absl::Time start = absl::Now();

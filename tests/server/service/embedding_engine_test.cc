@@ -20,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -117,12 +118,25 @@ class FakeBackend final : public Backend {
 
   std::vector<Token> Tokenize(const std::string& text, bool add_special_tokens) const override {
     std::vector<Token> tokens;
-    if (add_special_tokens) tokens.push_back({1, "<s>"});
+    if (add_special_tokens) tokens.push_back({1, "<s>", true});
     for (absl::string_view w : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
       tokens.push_back({2 + static_cast<int32_t>(w.size()), std::string(w)});
     }
     return tokens;
   }
+  // Id n decodes to "w<n>"; ids from 100 on are outside the vocabulary.
+  absl::StatusOr<std::string> Decode(const std::vector<int32_t>& ids,
+                                     bool skip_special_tokens) const override {
+    std::vector<std::string> words;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] < 0 || ids[i] >= 100) {
+        return absl::InvalidArgumentError(absl::StrCat("token id ", ids[i], " at position ", i));
+      }
+      if (!(skip_special_tokens && ids[i] == 1)) words.push_back(absl::StrCat("w", ids[i]));
+    }
+    return absl::StrJoin(words, " ");
+  }
+
 
   absl::StatusOr<Batch> Embed(const std::vector<PreparedInput>& inputs, PoolingMode pooling,
                               const Adapter* adapter) override {
@@ -430,6 +444,81 @@ TEST(EmbeddingEngineTest, AdmissionRefusesADeadlineTheRunningAndOwnBatchesWouldM
   // A deadline the estimate can meet is admitted.
   auto ok = h.engine->Embed(Request({"relaxed"}), h.Call(h.clock.Now() + absl::Seconds(2)));
   EXPECT_TRUE(ok.ok()) << ok.status();
+}
+
+// POOLING_NONE returns every token's state (TEI's /embed_all), alone:
+// nothing that treats the values as one vector applies, and the answer is
+// bounded.
+TEST(EmbeddingEngineTest, PoolingNoneReturnsTheStatesAsTheyAreAndIsBounded) {
+  Harness h;
+  v1::EmbedRequest request = Request({"one two"});
+  request.mutable_options()->set_pooling(v1::POOLING_NONE);
+  auto r = h.engine->Embed(request, h.Call());
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->embeddings_size(), 1);
+  // The fake's four values, untouched (normalising would change them).
+  EXPECT_EQ(r->embeddings(0).values(0), 3);
+  EXPECT_EQ(r->embeddings(0).values(2), static_cast<int>(PoolingMode::kNone));
+  for (auto set : std::vector<std::function<void(v1::EmbedOptions*)>>{
+           [](v1::EmbedOptions* o) { o->set_normalize(true); },
+           [](v1::EmbedOptions* o) { o->set_dimensions(2); },
+           [](v1::EmbedOptions* o) { o->set_encoding(v1::ENCODING_INT8); }}) {
+    v1::EmbedRequest bad = request;
+    set(bad.mutable_options());
+    absl::Status s = h.engine->Embed(bad, h.Call()).status();
+    EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+    EXPECT_TRUE(absl::StrContains(s.message(), "do not apply")) << s;
+  }
+  v1::SimilarityRequest similarity;
+  similarity.mutable_query()->set_text("a");
+  similarity.add_candidates()->set_text("b");
+  similarity.mutable_options()->set_pooling(v1::POOLING_NONE);
+  absl::Status s = h.engine->Similarity(similarity, h.Call()).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  // 2^24 values at most: 4 values a token here, so 2^22 tokens.
+  std::string many;
+  for (int i = 0; i < (1 << 22); ++i) many += "w ";
+  request = Request({many});
+  request.mutable_options()->set_pooling(v1::POOLING_NONE);
+  request.mutable_options()->set_truncate(v1::TRUNCATE_END);
+  EmbeddingEngine::Options options;
+  options.max_input_bytes = 1 << 24;
+  options.max_input_tokens = 1 << 23;
+  options.worker.queue.max_queue_tokens = 1 << 23;
+  options.worker.queue.max_batch_tokens = 1 << 23;
+  Harness big(options);
+  s = big.engine->Embed(request, big.Call()).status();
+  EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+  EXPECT_TRUE(absl::StrContains(s.message(), "4194305 tokens x 4 values is over the limit of "
+                                             "16777216 values per request"))
+      << s;
+  EXPECT_EQ(big.backend->batches.load(), 0);
+}
+
+TEST(EmbeddingEngineTest, DecodeAnswersEachListOnTheCallingThreadWithinBounds) {
+  EmbeddingEngine::Options options;
+  options.max_inputs_per_request = 2;
+  options.worker.queue.max_queue_tokens = 4;
+  Harness h(options);
+  auto texts = h.engine->Decode({{1, 5}, {7}}, /*skip_special_tokens=*/true);
+  ASSERT_TRUE(texts.ok()) << texts.status();
+  EXPECT_EQ(*texts, (std::vector<std::string>{"w5", "w7"}));
+  texts = h.engine->Decode({{1, 5}}, /*skip_special_tokens=*/false);
+  ASSERT_TRUE(texts.ok()) << texts.status();
+  EXPECT_EQ(*texts, (std::vector<std::string>{"w1 w5"}));
+  const std::vector<std::pair<std::vector<std::vector<int32_t>>, std::string>> bad = {
+      {{}, "ids is empty"},
+      {{{1}, {2}, {3}}, "ids has 3 lists; max_inputs_per_request is 2"},
+      {{{1, 2, 3}, {4, 5}}, "ids has 5 ids in all; a Decode call takes at most 4"},
+      {{{1}, {2, 100}}, "ids[1]: token id 100 at position 1"},
+      {{{100}}, "ids: token id 100 at position 0"},
+  };
+  for (const auto& [ids, message] : bad) {
+    absl::Status s = h.engine->Decode(ids, true).status();
+    EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
+    EXPECT_TRUE(absl::StrContains(s.message(), message)) << s;
+  }
+  EXPECT_EQ(h.backend->batches.load(), 0);
 }
 
 TEST(EmbeddingEngineTest, AdaptersLoadOnTheWorkerAndAFailedLoadChangesNothing) {
