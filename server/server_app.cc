@@ -12,8 +12,9 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <limits>
 #include <iostream>
+#include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -32,6 +33,7 @@
 #include "model/nn/model_loader.h"
 #include "model/nn/tensor_io.h"
 #include "server/auth/authenticator.h"
+#include "server/engine_http_api.h"
 #include "server/http/http_server.h"
 #include "server/http/metrics.h"
 #include "server/http/tls.h"
@@ -65,7 +67,7 @@ int64_t HalfOfPhysicalMemory() {
 
 struct ServerFlags {
   std::string model;
-  std::vector<std::string> merge_adapters, adapters;
+  std::vector<std::string> merge_adapters, adapters, prompts;
   std::string host = "127.0.0.1";
   std::string api_keys;
   std::string tls_cert, tls_key, tls_client_ca;
@@ -141,8 +143,10 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
   ServerFlags f;
   FlagSet flags("llm2vec-server",
                 "Serves LLM2Vec text embeddings over gRPC (llm2vec.v1.EmbeddingService, with\n"
-                "grpc.health.v1 and reflection), an OpenAI-compatible HTTP endpoint\n"
-                "(POST /v1/embeddings, GET /health) and Prometheus metrics (/metrics).",
+                "grpc.health.v1 and reflection), HTTP in OpenAI's shape (POST /v1/embeddings,\n"
+                "GET /v1/models) and text-embeddings-inference's (POST /embed, /embed_all,\n"
+                "/similarity, /tokenize, /decode, GET /info, /health), and Prometheus metrics\n"
+                "(/metrics, on their own port).",
                 "LLM2VEC_");
   flags.String("model", &f.model, "PATH_OR_ID",
                "Hugging Face folder, .gguf file, PEFT adapter folder, or hub id org/name[@rev]",
@@ -151,6 +155,10 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
              "LoRA adapter merged into the base weights at load (e.g. an MNTP adapter)");
   flags.List("adapter", &f.adapters, "NAME=DIR",
              "LoRA adapter served unmerged under NAME; requests pick it with options.adapter");
+  flags.List("prompt", &f.prompts, "NAME=INSTRUCTION",
+             "a named instruction for text-embeddings-inference's prompt_name (HTTP /embed, "
+             "/embed_all, /similarity, /tokenize), e.g. query=\"Given a question, retrieve "
+             "passages that answer it\"");
   flags.String("host", &f.host, "HOST", "address to listen on (0.0.0.0 for all interfaces)");
   flags.String("api-keys", &f.api_keys, "FILE",
                "API key file (lines of NAME ROLES SHA256; `llm2vec api-key` makes them): "
@@ -281,6 +289,16 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
     }
     named.emplace_back(kv[0], kv[1]);
   }
+  std::map<std::string, std::string> prompts;
+  for (const std::string& p : f.prompts) {
+    std::vector<std::string> kv = absl::StrSplit(p, absl::MaxSplits('=', 1));
+    if (kv.size() != 2 || kv[0].empty() || kv[1].empty()) {
+      return Fail(absl::StrCat("--prompt: '", p, "' is not NAME=INSTRUCTION"));
+    }
+    if (!prompts.emplace(kv[0], kv[1]).second) {
+      return Fail(absl::StrCat("--prompt: '", kv[0], "' is named twice"));
+    }
+  }
 
   // Signals are handled by one thread with sigwait; block them everywhere.
   sigset_t signals;
@@ -314,50 +332,14 @@ int RunServer(int argc, char** argv, const ServerHooks& hooks) {
     http_options.metrics = metrics.get();
     http_options.max_inputs = f.max_inputs_per_request;
     http_options.max_input_bytes = f.max_input_bytes;
+    http_options.metrics_port = static_cast<int>(f.metrics_port);
     if (auth->enabled()) http_options.auth = auth.get();
     http_options.tls = http_tls.get();
-    Metrics* m = metrics.get();
+    EngineHttpOptions api_options;
+    api_options.prompts = prompts;
+    api_options.max_inputs_per_request = f.max_inputs_per_request;
     auto started = HttpServer::Start(
-        http_options,
-        [&engine_ptr, m](const HttpEmbedCall& call) -> absl::StatusOr<HttpEmbedResult> {
-          const absl::Time start = absl::Now();
-          EmbeddingEngine* eng = engine_ptr.load();
-          if (eng == nullptr) return absl::UnavailableError("the model is still loading");
-          if (call.dimensions > std::numeric_limits<int32_t>::max()) {
-            return absl::InvalidArgumentError(
-                absl::StrCat("dimensions ", call.dimensions, " exceeds the embedding size"));
-          }
-          v1::EmbedRequest request;
-          for (const std::string& t : call.texts) request.add_inputs()->set_text(t);
-          for (const std::vector<int32_t>& ids : call.token_ids) {
-            v1::EmbedInput* input = request.add_inputs();
-            for (int32_t id : ids) input->add_token_ids(static_cast<uint32_t>(id));
-          }
-          request.mutable_options()->set_dimensions(static_cast<uint32_t>(call.dimensions));
-          // OpenAI's embeddings have length 1 (code ranks them by dot
-          // product); the engine cuts to `dimensions`, then normalises.
-          request.mutable_options()->set_normalize(true);
-          // "model" naming a loaded adapter selects it; any other name (clients
-          // often send their own default) means the base model.
-          for (const std::string& name : eng->AdapterNames()) {
-            if (name == call.model) request.mutable_options()->set_adapter(name);
-          }
-          CallContext ctx;
-          ctx.method = HttpServer::kEmbeddingsMethod;
-          ctx.is_cancelled = call.client_gone;  // a closed connection cancels
-          auto response = eng->Embed(request, ctx);
-          m->RequestDone(HttpServer::kEmbeddingsMethod,
-                         absl::StatusCodeToString(response.status().code()),
-                         absl::ToDoubleSeconds(absl::Now() - start));
-          if (!response.ok()) return response.status();
-          HttpEmbedResult result;
-          for (const auto& e : response->embeddings()) {
-            result.embeddings.emplace_back(e.values().begin(), e.values().end());
-          }
-          result.prompt_tokens = static_cast<int64_t>(response->usage().prompt_tokens());
-          return result;
-        },
-        [&serving]() { return serving.load(); }, f.model);
+        http_options, EngineHttpApi(&engine_ptr, &serving, std::move(api_options)), f.model);
     if (!started.ok()) return Fail(absl::StrCat("--http-port: ", started.status().message()));
     http = std::move(*started);
   }

@@ -7,23 +7,15 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "server/http/http_server.h"
+#include "server/http/http_api.h"
+#include "server/http/json_inputs.h"
 
 namespace llm2vec {
 
 struct EmbeddingsRequest {
+  // normalize true, no truncation, method unset.
   HttpEmbedCall call;
   bool base64 = false;
-};
-
-// Bounds checked while the body is parsed (0: none), so that a body of a
-// million tiny inputs or token ids stops at the bound, before the rest is
-// built or copied.
-struct EmbeddingsLimits {
-  // Entries of "input".
-  int64_t max_inputs = 0;
-  // Token ids in one token-array input.
-  int64_t max_token_ids = 0;
 };
 
 // Parses and validates a /v1/embeddings body: INVALID_ARGUMENT naming the
@@ -31,8 +23,8 @@ struct EmbeddingsLimits {
 // whole). "input" is one of OpenAI's four shapes: a string, an array of
 // strings, an array of token ids (one input), an array of arrays of token
 // ids; ids are non-negative integers below 2^31 (the vocabulary is the
-// model's to check).
-absl::Status ParseEmbeddingsRequest(const std::string& body, const EmbeddingsLimits& limits,
+// model's to check). The limits are checked while parsing (json_inputs.h).
+absl::Status ParseEmbeddingsRequest(const std::string& body, const InputLimits& limits,
                                     EmbeddingsRequest* request, std::string* param);
 
 }  // namespace llm2vec

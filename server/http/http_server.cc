@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -17,6 +16,7 @@
 #include <ctime>
 #include <exception>
 #include <limits>
+#include <map>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -24,6 +24,8 @@
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "server/http/embeddings_request.h"
+#include "server/http/json_inputs.h"
+#include "server/http/tei_api.h"
 
 // civetweb_libssl/libssl_shim.cc: civetweb's "libssl.so" (see there why).
 extern "C" int llm2vec_civetweb_libssl_shim();
@@ -32,7 +34,7 @@ namespace llm2vec {
 
 using nlohmann::json;
 
-struct HttpResponse {
+struct HttpReply {
   int status = 200;
   std::string body;
   // Close the connection after answering (the body was not read to its end).
@@ -41,12 +43,20 @@ struct HttpResponse {
   std::string allow;
   // A 401: says "WWW-Authenticate: Bearer".
   bool ask_for_key = false;
+  // The outcome Metrics counts (a status code's name).
+  std::string outcome = "OK";
 };
 
 namespace {
 
 constexpr absl::string_view kEmbeddingsPath = "/v1/embeddings";
 constexpr absl::string_view kModelsPath = "/v1/models";
+constexpr absl::string_view kInfoPath = "/info";
+// TEI's POST routes and their method labels in Metrics.
+const std::map<std::string, const char*> kTeiRoutes = {
+    {"/embed", "tei_embed"},         {"/embed_all", "tei_embed_all"},
+    {"/similarity", "tei_similarity"}, {"/tokenize", "tei_tokenize"},
+    {"/decode", "tei_decode"}};
 
 // JSON text of a string; bytes that are not UTF-8 become U+FFFD instead of
 // throwing (messages may quote what a client sent).
@@ -55,22 +65,23 @@ std::string JsonString(absl::string_view s) {
 }
 
 // OpenAI's error object. Empty `param` and `code` are written as null.
-HttpResponse ErrorResponse(int status, absl::string_view type, absl::string_view message,
+HttpReply ErrorResponse(int status, absl::string_view type, absl::string_view message,
                                    absl::string_view param, absl::string_view code) {
   json error = {{"message", std::string(message)},
                 {"type", std::string(type)},
                 {"param", param.empty() ? json(nullptr) : json(std::string(param))},
                 {"code", code.empty() ? json(nullptr) : json(std::string(code))}};
-  HttpResponse response;
+  HttpReply response;
   response.status = status;
   response.body =
       json{{"error", std::move(error)}}.dump(-1, ' ', false, json::error_handler_t::replace);
+  response.outcome = status < 500 ? "INVALID_ARGUMENT" : "INTERNAL";
   return response;
 }
 
 // An error of the embed function (or of validation, with the bad field in
 // `param`) as OpenAI would answer it.
-HttpResponse StatusResponse(const absl::Status& status, absl::string_view param) {
+HttpReply StatusResponse(const absl::Status& status, absl::string_view param) {
   const int http = HttpStatusFor(status.code());
   absl::string_view type = "server_error";
   absl::string_view code;
@@ -85,14 +96,35 @@ HttpResponse StatusResponse(const absl::Status& status, absl::string_view param)
     default: code = "internal_error"; break;
   }
   if (http == 404 && param.empty()) param = "model";
-  return ErrorResponse(http, type, status.message(), param, code);
+  HttpReply response = ErrorResponse(http, type, status.message(), param, code);
+  response.outcome = absl::StatusCodeToString(status.code());
+  return response;
 }
 
-// Appends `v` as the shortest decimal text that reads back as the same float.
-void AppendFloat(float v, std::string* out) {
-  char buffer[32];
-  const std::to_chars_result result = std::to_chars(buffer, buffer + sizeof(buffer), v);
-  out->append(buffer, result.ptr);
+// TEI's error answer (tei_api.h); `http` overrides its status.
+HttpReply TeiResponse(const absl::Status& status, TeiErrorSource source, int http = 0) {
+  HttpReply response;
+  response.status = http > 0 ? http : TeiStatusFor(status, source);
+  response.body = TeiErrorJson(status, source);
+  response.outcome = absl::StatusCodeToString(status.code());
+  return response;
+}
+
+// INTERNAL unless `result` holds `inputs` embeddings of finite values.
+absl::Status CheckResult(const HttpEmbedResult& result, size_t inputs) {
+  if (result.embeddings.size() != inputs) {
+    return absl::InternalError(absl::StrCat("the model returned ", result.embeddings.size(),
+                                            " embeddings for ", inputs, " inputs"));
+  }
+  for (size_t i = 0; i < result.embeddings.size(); ++i) {
+    for (size_t d = 0; d < result.embeddings[i].size(); ++d) {
+      if (!std::isfinite(result.embeddings[i][d])) {
+        return absl::InternalError(absl::StrCat("embedding ", i, " has value ",
+                                                result.embeddings[i][d], " at dimension ", d));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 // Base64 of the little-endian float32 bytes of `v` (OpenAI's encoding).
@@ -174,7 +206,7 @@ bool PeerClosed(int fd) {
   return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
-void Send(mg_connection* conn, const HttpResponse& response) {
+void Send(mg_connection* conn, const HttpReply& response) {
   if (response.close_connection) mg_disable_connection_keep_alive(conn);
   const std::string length = absl::StrCat(response.body.size());
   mg_response_header_start(conn, response.status);
@@ -186,9 +218,9 @@ void Send(mg_connection* conn, const HttpResponse& response) {
   mg_write(conn, response.body.data(), response.body.size());
 }
 
-HttpResponse MethodNotAllowed(absl::string_view method, absl::string_view path,
+HttpReply MethodNotAllowed(absl::string_view method, absl::string_view path,
                                       absl::string_view allow) {
-  HttpResponse response =
+  HttpReply response =
       ErrorResponse(405, "invalid_request_error",
                     absl::StrCat(method, " is not allowed on ", path, "; use ", allow), "",
                     "method_not_allowed");
@@ -212,11 +244,9 @@ int HttpStatusFor(absl::StatusCode code) {
   }
 }
 
-HttpServer::HttpServer(const Options& options, HttpEmbedFn embed, std::function<bool()> healthy,
-                       std::string model_name)
+HttpServer::HttpServer(const Options& options, HttpApi api, std::string model_name)
     : options_(options),
-      embed_(std::move(embed)),
-      healthy_(std::move(healthy)),
+      api_(std::move(api)),
       model_name_(std::move(model_name)),
       created_(static_cast<int64_t>(std::time(nullptr))) {}
 
@@ -225,8 +255,7 @@ HttpServer::~HttpServer() {
 }
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& options,
-                                                              HttpEmbedFn embed,
-                                                              std::function<bool()> healthy,
+                                                              HttpApi api,
                                                               std::string model_name) {
   if (options.port < 0 || options.port > 65535) {
     return absl::InvalidArgumentError(
@@ -240,11 +269,15 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& opt
     return absl::InvalidArgumentError(
         absl::StrCat("HTTP max_body_bytes is ", options.max_body_bytes, "; expected at least 1"));
   }
-  if (!embed) return absl::InvalidArgumentError("HTTP server needs an embed function");
-  if (!healthy) return absl::InvalidArgumentError("HTTP server needs a health function");
+  if (!api.embed || !api.similarity || !api.tokenize || !api.decode || !api.info ||
+      !api.healthy) {
+    return absl::InvalidArgumentError(
+        "HTTP server needs every HttpApi function (embed, similarity, tokenize, decode, info, "
+        "healthy)");
+  }
 
   std::unique_ptr<HttpServer> server(
-      new HttpServer(options, std::move(embed), std::move(healthy), std::move(model_name)));
+      new HttpServer(options, std::move(api), std::move(model_name)));
 
   // civetweb wants IPv6 addresses in brackets ([::1]:8080); an empty host
   // listens on all IPv4 addresses.
@@ -318,7 +351,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const Options& opt
 
 int HttpServer::HandleRequest(mg_connection* conn, void* cbdata) {
   auto* server = static_cast<HttpServer*>(cbdata);
-  HttpResponse response;
+  HttpReply response;
   try {
     response = server->Route(conn);
   } catch (const std::exception& e) {
@@ -329,66 +362,111 @@ int HttpServer::HandleRequest(mg_connection* conn, void* cbdata) {
   return response.status;
 }
 
-HttpResponse HttpServer::Route(mg_connection* conn) {
+HttpReply HttpServer::Route(mg_connection* conn) {
   const mg_request_info* info = mg_get_request_info(conn);
   const absl::string_view method = info->request_method;
   const std::string path = info->local_uri != nullptr ? info->local_uri : "";
+  const auto tei = kTeiRoutes.find(path);
+  const bool is_tei = tei != kTeiRoutes.end() || path == kInfoPath;
+  // An error in the shape of the route's API.
+  const auto error = [&](const absl::Status& status) {
+    return is_tei ? TeiResponse(status, TeiErrorSource::kModel) : StatusResponse(status, "");
+  };
   if (path == "/health") {
     if (method != "GET") return MethodNotAllowed(method, path, "GET");
     return Health();
   }
   // Everything but /health needs the role embed (when the server has keys),
   // checked before the body is read.
+  const char* api_method = path == kEmbeddingsPath ? kEmbeddingsMethod
+                           : tei != kTeiRoutes.end() ? tei->second
+                                                     : nullptr;
   if (options_.auth != nullptr) {
     const char* header = mg_get_header(conn, "Authorization");
     auto caller = options_.auth->Authorize(header != nullptr ? header : "", Role::kEmbed, path);
     if (!caller.ok()) {
-      HttpResponse response = StatusResponse(caller.status(), "");
+      HttpReply response = error(caller.status());
       response.ask_for_key = response.status == 401;
       // The body (if any) is not read: close after answering.
       response.close_connection = true;
-      if (path == kEmbeddingsPath && options_.metrics != nullptr) {
-        options_.metrics->RequestDone(kEmbeddingsMethod,
+      if (api_method != nullptr && options_.metrics != nullptr) {
+        options_.metrics->RequestDone(api_method,
                                       absl::StatusCodeToString(caller.status().code()), 0);
       }
       return response;
     }
   }
-  if (path == kEmbeddingsPath) {
-    if (method != "POST") return MethodNotAllowed(method, path, "POST");
-    return Embeddings(conn);
-  }
   if (path == kModelsPath || absl::StartsWith(path, absl::StrCat(kModelsPath, "/"))) {
     if (method != "GET") return MethodNotAllowed(method, path, "GET");
     return Models(path.size() > kModelsPath.size() ? path.substr(kModelsPath.size() + 1) : "");
   }
-  return ErrorResponse(404, "invalid_request_error",
-                       absl::StrCat("no route for ", method, " ", path), "", "not_found");
+  if (path == kInfoPath) {
+    if (method != "GET") return MethodNotAllowed(method, path, "GET");
+    return Info();
+  }
+  if (path == "/metrics") {
+    return error(absl::NotFoundError(
+        options_.metrics_port > 0
+            ? absl::StrCat("Prometheus metrics are served on port ", options_.metrics_port,
+                           " (--metrics-port), not on this one")
+            : std::string("Prometheus metrics are served on the metrics port (--metrics-port), "
+                          "not on this one")));
+  }
+  if (api_method == nullptr) {
+    if (path == "/embed_sparse" || path == "/rerank" || path == "/predict") {
+      return TeiResponse(absl::NotFoundError(absl::StrCat(
+                             path, " needs a SPLADE or classifier head; this server embeds only")),
+                         TeiErrorSource::kRequest, 404);
+    }
+    return ErrorResponse(404, "invalid_request_error",
+                         absl::StrCat("no route for ", method, " ", path), "", "not_found");
+  }
+  if (method != "POST") return MethodNotAllowed(method, path, "POST");
+
+  // An API call: read the body, answer, count it once.
+  const auto start = std::chrono::steady_clock::now();
+  bool reached_api = false;
+  HttpReply response;
+  std::string body, too_large;
+  if (!ReadBody(conn, &body, &too_large)) {
+    response = is_tei ? TeiResponse(absl::InvalidArgumentError(too_large),
+                                    TeiErrorSource::kRequest, 413)
+                      : ErrorResponse(413, "invalid_request_error", too_large, "",
+                                      "request_too_large");
+    // A body that is not read to its end leaves the connection unusable.
+    response.close_connection = true;
+  } else {
+    // The socket stays open while this handler runs, so polling it is safe.
+    const int fd = FindConnectionSocket(*info);
+    std::function<bool()> client_gone = [fd] { return fd >= 0 && PeerClosed(fd); };
+    response = is_tei ? Tei(path, body, std::move(client_gone), &reached_api)
+                      : Embeddings(body, std::move(client_gone), &reached_api);
+  }
+  if (options_.metrics != nullptr) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    options_.metrics->RequestDone(api_method, response.outcome, seconds);
+    if (!reached_api) options_.metrics->Rejected("invalid");
+  }
+  return response;
 }
 
-HttpResponse HttpServer::Embeddings(mg_connection* conn) {
-  const auto start = std::chrono::steady_clock::now();
-  bool embed_called = false;
-  HttpResponse response;
-
-  // Read the body, at most max_body_bytes of it. A body that is not read
-  // to its end leaves the connection unusable: close it after answering.
+bool HttpServer::ReadBody(mg_connection* conn, std::string* body, std::string* error) const {
   const int64_t max_bytes = options_.max_body_bytes;
   const mg_request_info* info = mg_get_request_info(conn);
-  std::string body;
   bool read_ok = true;
   if (info->content_length > max_bytes) {
     read_ok = false;
   } else {
     constexpr size_t kChunk = 1 << 16;
-    if (info->content_length > 0) body.reserve(static_cast<size_t>(info->content_length) + kChunk);
+    if (info->content_length > 0) body->reserve(static_cast<size_t>(info->content_length) + kChunk);
     for (;;) {
-      const size_t old_size = body.size();
-      body.resize(old_size + kChunk);
-      const int n = mg_read(conn, &body[old_size], kChunk);
-      body.resize(old_size + static_cast<size_t>(n > 0 ? n : 0));
+      const size_t old_size = body->size();
+      body->resize(old_size + kChunk);
+      const int n = mg_read(conn, &(*body)[old_size], kChunk);
+      body->resize(old_size + static_cast<size_t>(n > 0 ? n : 0));
       if (n <= 0) break;  // end of body (0) or a broken connection (< 0)
-      if (static_cast<int64_t>(body.size()) > max_bytes) {
+      if (static_cast<int64_t>(body->size()) > max_bytes) {
         read_ok = false;
         break;
       }
@@ -398,69 +476,43 @@ HttpResponse HttpServer::Embeddings(mg_connection* conn) {
     const std::string size = info->content_length >= 0
                                  ? absl::StrCat(info->content_length, " bytes")
                                  : absl::StrCat("over ", max_bytes, " bytes");
-    response = ErrorResponse(
-        413, "invalid_request_error",
-        absl::StrCat("request body is ", size, "; the limit is ", max_bytes, " bytes"), "",
-        "request_too_large");
-    response.close_connection = true;
-  } else {
-    // The socket stays open while this handler runs, so polling it is safe.
-    const int fd = FindConnectionSocket(*info);
-    response = EmbeddingsFromBody(
-        body, [fd] { return fd >= 0 && PeerClosed(fd); }, &embed_called);
+    *error = absl::StrCat("request body is ", size, "; the limit is ", max_bytes, " bytes");
   }
-
-  if (!embed_called && options_.metrics != nullptr) {
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    options_.metrics->RequestDone(kEmbeddingsMethod, "INVALID_ARGUMENT", seconds);
-    options_.metrics->Rejected("invalid");
-  }
-  return response;
+  return read_ok;
 }
 
-HttpResponse HttpServer::EmbeddingsFromBody(const std::string& body,
-                                            std::function<bool()> client_gone,
-                                            bool* embed_called) {
-  EmbeddingsRequest request;
-  std::string param;
-  EmbeddingsLimits limits;
+InputLimits HttpServer::Limits() const {
+  InputLimits limits;
   limits.max_inputs = options_.max_inputs;
   limits.max_token_ids = options_.max_input_bytes / 4;
-  if (absl::Status status = ParseEmbeddingsRequest(body, limits, &request, &param);
+  return limits;
+}
+
+HttpReply HttpServer::Embeddings(const std::string& body, std::function<bool()> client_gone,
+                                    bool* reached_api) {
+  EmbeddingsRequest request;
+  std::string param;
+  if (absl::Status status = ParseEmbeddingsRequest(body, Limits(), &request, &param);
       !status.ok()) {
     return StatusResponse(status, param);
   }
+  request.call.method = kEmbeddingsMethod;
   request.call.client_gone = std::move(client_gone);
 
-  *embed_called = true;
-  absl::StatusOr<HttpEmbedResult> result = embed_(request.call);
+  *reached_api = true;
+  absl::StatusOr<HttpEmbedResult> result = api_.embed(request.call);
   if (!result.ok()) return StatusResponse(result.status(), "");
+  if (absl::Status s = CheckResult(*result, request.call.inputs.size()); !s.ok()) {
+    return StatusResponse(s, "");
+  }
   const std::vector<std::vector<float>>& embeddings = result->embeddings;
-  const size_t inputs = request.call.texts.size() + request.call.token_ids.size();
-  if (embeddings.size() != inputs) {
-    return StatusResponse(absl::InternalError(absl::StrCat("the model returned ",
-                                                           embeddings.size(),
-                                                           " embeddings for ", inputs, " inputs")),
-                          "");
-  }
-  for (size_t i = 0; i < embeddings.size(); ++i) {
-    for (size_t d = 0; d < embeddings[i].size(); ++d) {
-      if (!std::isfinite(embeddings[i][d])) {
-        return StatusResponse(absl::InternalError(absl::StrCat("embedding ", i, " has value ",
-                                                               embeddings[i][d], " at dimension ",
-                                                               d)),
-                              "");
-      }
-    }
-  }
 
   // Written by hand: a float array through nlohmann::json would become
   // doubles with 17 digits each.
   const std::string& model = !result->model.empty()         ? result->model
                              : !request.call.model.empty() ? request.call.model
                                                            : model_name_;
-  HttpResponse response;
+  HttpReply response;
   std::string& out = response.body;
   out.reserve(64 + embeddings.size() * (64 + (embeddings.empty() ? 0 : embeddings[0].size()) * 14));
   out += R"({"object":"list","data":[)";
@@ -470,12 +522,7 @@ HttpResponse HttpServer::EmbeddingsFromBody(const std::string& body,
     if (request.base64) {
       absl::StrAppend(&out, "\"", Base64Floats(embeddings[i]), "\"");
     } else {
-      out += '[';
-      for (size_t d = 0; d < embeddings[i].size(); ++d) {
-        if (d > 0) out += ',';
-        AppendFloat(embeddings[i][d], &out);
-      }
-      out += ']';
+      AppendJsonFloats(embeddings[i].data(), embeddings[i].size(), &out);
     }
     out += '}';
   }
@@ -484,23 +531,77 @@ HttpResponse HttpServer::EmbeddingsFromBody(const std::string& body,
   return response;
 }
 
-HttpResponse HttpServer::Health() const {
-  HttpResponse response;
-  if (healthy_()) {
-    response.body = R"({"status":"ok"})";
-  } else {
-    response.status = 503;
-    response.body = R"({"status":"unavailable"})";
+HttpReply HttpServer::Tei(const std::string& path, const std::string& body,
+                             std::function<bool()> client_gone, bool* reached_api) {
+  const InputLimits limits = Limits();
+  const auto refused = [](const absl::Status& s) {
+    return TeiResponse(s, TeiErrorSource::kRequest);
+  };
+  const auto failed = [](const absl::Status& s) { return TeiResponse(s, TeiErrorSource::kModel); };
+  HttpReply response;
+  if (path == "/embed" || path == "/embed_all") {
+    const bool per_token = path == "/embed_all";
+    HttpEmbedCall call;
+    if (absl::Status s = ParseTeiEmbed(body, limits, per_token, &call); !s.ok()) return refused(s);
+    call.method = per_token ? "tei_embed_all" : "tei_embed";
+    call.client_gone = std::move(client_gone);
+    *reached_api = true;
+    auto result = api_.embed(call);
+    if (!result.ok()) return failed(result.status());
+    if (absl::Status s = CheckResult(*result, call.inputs.size()); !s.ok()) return failed(s);
+    response.body = TeiEmbeddingsJson(*result, per_token);
+  } else if (path == "/similarity") {
+    HttpSimilarityCall call;
+    if (absl::Status s = ParseTeiSimilarity(body, limits, &call); !s.ok()) return refused(s);
+    call.client_gone = std::move(client_gone);
+    *reached_api = true;
+    auto scores = api_.similarity(call);
+    if (!scores.ok()) return failed(scores.status());
+    response.body = TeiFloatsJson(*scores);
+  } else if (path == "/tokenize") {
+    HttpTokenizeCall call;
+    if (absl::Status s = ParseTeiTokenize(body, limits, &call); !s.ok()) return refused(s);
+    *reached_api = true;
+    auto tokens = api_.tokenize(call);
+    if (!tokens.ok()) return failed(tokens.status());
+    response.body = TeiTokensJson(*tokens);
+  } else {  // /decode
+    HttpDecodeCall call;
+    if (absl::Status s = ParseTeiDecode(body, limits, &call); !s.ok()) return refused(s);
+    *reached_api = true;
+    auto texts = api_.decode(call);
+    if (!texts.ok()) return failed(texts.status());
+    response.body = TeiStringsJson(*texts);
   }
   return response;
 }
 
-HttpResponse HttpServer::Models(const std::string& id) const {
+HttpReply HttpServer::Health() const {
+  HttpReply response;
+  if (api_.healthy()) {
+    response.body = R"({"status":"ok"})";
+  } else {
+    response.status = 503;
+    response.body =
+        R"({"status":"unavailable","error":"the model is not serving yet","error_type":"unhealthy"})";
+  }
+  return response;
+}
+
+HttpReply HttpServer::Info() const {
+  auto info = api_.info();
+  if (!info.ok()) return TeiResponse(info.status(), TeiErrorSource::kModel);
+  HttpReply response;
+  response.body = TeiInfoJson(*info, options_.threads);
+  return response;
+}
+
+HttpReply HttpServer::Models(const std::string& id) const {
   const json model = {{"id", model_name_},
                       {"object", "model"},
                       {"created", created_},
                       {"owned_by", "llm2vec-serve"}};
-  HttpResponse response;
+  HttpReply response;
   if (id.empty()) {
     response.body = json{{"object", "list"}, {"data", json::array({model})}}.dump(
         -1, ' ', false, json::error_handler_t::replace);

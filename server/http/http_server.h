@@ -1,4 +1,5 @@
-// The OpenAI-compatible HTTP endpoint, on civetweb:
+// The HTTP port, on civetweb: OpenAI's embeddings API and
+// text-embeddings-inference's (tei_api.h), beside each other.
 //
 //   POST /v1/embeddings   OpenAI's embeddings API. Body
 //       {"input": "text" | ["text", ...] | [id, ...] | [[id, ...], ...],
@@ -13,27 +14,34 @@
 //     cuts them). Token ids are the model's own (see EmbedInput.token_ids).
 //     "model" may be left out (the server's model is meant), "user" is
 //     ignored, and so are fields this server does not know.
-//   GET /health           200 {"status":"ok"} while `healthy()`, else 503.
 //   GET /v1/models        the one model, as OpenAI lists models;
 //   GET /v1/models/{id}   that model, or 404.
+//   POST /embed, /embed_all, /similarity, /tokenize, /decode, GET /info:
+//                         text-embeddings-inference's routes (tei_api.h).
+//   GET /health           200 {"status":"ok"} while the model serves, else
+//                         503 (with TEI's error fields too).
+//   GET /metrics          404 naming the metrics port: metrics stay on their
+//                         own listener.
 //
 // With an Authenticator, every route but /health needs a key with the role
 // embed ("Authorization: Bearer KEY"): 401 (with "WWW-Authenticate: Bearer")
 // without a known key, 403 without the role; the body is not read.
 //
-// Errors are OpenAI's: an HTTP status and
+// OpenAI's routes answer errors as OpenAI does: an HTTP status and
 //   {"error": {"message": "...", "type": "...", "param": "..." | null,
 //              "code": "..." | null}}
 // Malformed JSON and bad fields are answered here with 400, naming the
 // field in "param" and the message; a body over max_body_bytes with 413.
-// Errors of the embed function map by their code (see HttpStatusFor).
+// Errors of the API functions map by their code (see HttpStatusFor). TEI's
+// routes answer {"error": "...", "error_type": "..."} (see tei_api.h).
 //
 // This layer knows nothing of tensors or the model: it parses, validates,
-// calls the injected HttpEmbedFn and writes the answer.
+// calls the injected HttpApi functions and writes the answer. Every call is
+// counted once in Metrics::RequestDone, by route, with its outcome.
 //
 // Threading: requests run on `threads` civetweb worker threads, each
-// blocking in `embed` until its answer is ready, so `embed` and `healthy`
-// must be thread-safe. The destructor stops accepting connections and waits
+// blocking in an HttpApi function until its answer is ready, so those must
+// be thread-safe. The destructor stops accepting connections and waits
 // for running handlers to return.
 #ifndef LLM2VEC_SERVER_HTTP_HTTP_SERVER_H_
 #define LLM2VEC_SERVER_HTTP_HTTP_SERVER_H_
@@ -47,6 +55,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "server/auth/authenticator.h"
+#include "server/http/http_api.h"
+#include "server/http/json_inputs.h"
 #include "server/http/metrics.h"
 #include "server/http/tls.h"
 
@@ -55,40 +65,16 @@ struct mg_context;
 
 namespace llm2vec {
 
-// One validated /v1/embeddings call.
-struct HttpEmbedCall {
-  // The inputs: texts (none empty) or token-id arrays (none empty);
-  // exactly one of the two has entries.
-  std::vector<std::string> texts;
-  std::vector<std::vector<int32_t>> token_ids;
-  // As the client sent it; empty when left out.
-  std::string model;
-  // Matryoshka truncation; 0 = the model's full dimension.
-  int64_t dimensions = 0;
-  // True once the client has closed its connection (the answer would go
-  // nowhere), for the embed function to poll while the call waits. Set by
-  // the server; never null there.
-  std::function<bool()> client_gone;
-};
+// An answer on its way to the client (defined in http_server.cc). Not
+// "HttpResponse": model/hub/http_fetch.h has one, and two classes of one
+// name in one namespace broke the One Definition Rule (the linker kept one
+// inline destructor for both; a crash once their layouts differed).
+struct HttpReply;
 
-struct HttpEmbedResult {
-  // One per input, in the order of the call's inputs.
-  std::vector<std::vector<float>> embeddings;
-  int64_t prompt_tokens = 0;
-  // Reported back to the client; empty = the server's model name.
-  std::string model;
-};
-
-// Computes the embeddings of a call. Its error codes become HTTP statuses:
-// INVALID_ARGUMENT 400, UNAUTHENTICATED 401, PERMISSION_DENIED 403, NOT_FOUND 404, RESOURCE_EXHAUSTED 429,
-// UNAVAILABLE 503, DEADLINE_EXCEEDED 504, anything else 500; the message is
-// passed to the client unchanged.
-using HttpEmbedFn = std::function<absl::StatusOr<HttpEmbedResult>(const HttpEmbedCall&)>;
-
-// An answer on its way to the client (defined in http_server.cc).
-struct HttpResponse;
-
-// The HTTP status for an error of the embed function.
+// The HTTP status for an error of an HttpApi function on OpenAI's routes:
+// INVALID_ARGUMENT 400, UNAUTHENTICATED 401, PERMISSION_DENIED 403,
+// NOT_FOUND 404, RESOURCE_EXHAUSTED 429, UNAVAILABLE 503,
+// DEADLINE_EXCEEDED 504, anything else 500.
 int HttpStatusFor(absl::StatusCode code);
 
 class HttpServer {
@@ -102,20 +88,20 @@ class HttpServer {
     int threads = 16;
     // Largest request body accepted; larger ones get 413.
     int64_t max_body_bytes = 16 << 20;
-    // Entries of "input" accepted, counted while the body is parsed (more:
-    // 400 at once); 0 leaves the count to the embed function.
+    // Inputs accepted, counted while the body is parsed (more: refused at
+    // once); 0 leaves the count to the API functions.
     int64_t max_inputs = 0;
     // The server's per-input byte bound: a token array of more than a
     // quarter of it (4 bytes an id) is refused while parsing; 0: none.
     int64_t max_input_bytes = 0;
-    // Where the calls answered here without calling `embed` (malformed or
-    // invalid body, body too large) are counted, as
-    // RequestDone(kEmbeddingsMethod, "INVALID_ARGUMENT") and
-    // Rejected("invalid"). Calls that reach `embed` are the embed
-    // function's to count (RequestDone(kEmbeddingsMethod, its outcome)), so
-    // that every call is counted once. May be null; not owned, must
-    // outlive the server.
+    // Where every call of an API route is counted, as RequestDone(its
+    // method label, its outcome), and the ones refused here before an
+    // HttpApi function runs (malformed or invalid body, body too large)
+    // also as Rejected("invalid"). May be null; not owned, must outlive
+    // the server.
     Metrics* metrics = nullptr;
+    // Named in the answer to GET /metrics (0: not said).
+    int metrics_port = 0;
     // Who may call (every route but /health needs the role embed); null:
     // everyone. Not owned, must outlive the server.
     const Authenticator* auth = nullptr;
@@ -124,14 +110,14 @@ class HttpServer {
     HttpTls* tls = nullptr;
   };
 
-  // The method label of /v1/embeddings calls in Metrics::RequestDone.
+  // The method label of /v1/embeddings calls in Metrics::RequestDone; TEI's
+  // routes are "tei_embed", "tei_embed_all", "tei_similarity",
+  // "tei_tokenize", "tei_decode".
   static constexpr const char* kEmbeddingsMethod = "http_embeddings";
 
   // Starts listening; `model_name` is what /v1/models reports and the
-  // default "model" of responses.
-  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const Options& options,
-                                                           HttpEmbedFn embed,
-                                                           std::function<bool()> healthy,
+  // default "model" of responses. Every function of `api` must be set.
+  static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const Options& options, HttpApi api,
                                                            std::string model_name);
   ~HttpServer();
 
@@ -143,24 +129,30 @@ class HttpServer {
 
   // Implementation details follow.
  private:
-  HttpServer(const Options& options, HttpEmbedFn embed, std::function<bool()> healthy,
-             std::string model_name);
+  HttpServer(const Options& options, HttpApi api, std::string model_name);
 
   // civetweb's request handler for every path; `cbdata` is the HttpServer.
   static int HandleRequest(mg_connection* conn, void* cbdata);
-  HttpResponse Route(mg_connection* conn);
-  HttpResponse Embeddings(mg_connection* conn);
-  // Answers a /v1/embeddings body; *embed_called tells whether it got as
-  // far as calling `embed`.
-  HttpResponse EmbeddingsFromBody(const std::string& body, std::function<bool()> client_gone,
-                                  bool* embed_called);
-  HttpResponse Health() const;
+  HttpReply Route(mg_connection* conn);
+  // Reads the body (at most max_body_bytes): false, with *error the 413
+  // message, when it is larger.
+  bool ReadBody(mg_connection* conn, std::string* body, std::string* error) const;
+  // The bounds checked while a body is parsed.
+  InputLimits Limits() const;
+  // POST /v1/embeddings.
+  HttpReply Embeddings(const std::string& body, std::function<bool()> client_gone,
+                          bool* reached_api);
+  // A TEI route (path as in tei_api.h); *reached_api: an HttpApi function
+  // ran (else the body was refused here).
+  HttpReply Tei(const std::string& path, const std::string& body,
+                   std::function<bool()> client_gone, bool* reached_api);
+  HttpReply Health() const;
   // The model list (id empty) or the model `id`.
-  HttpResponse Models(const std::string& id) const;
+  HttpReply Models(const std::string& id) const;
+  HttpReply Info() const;
 
   const Options options_;
-  const HttpEmbedFn embed_;
-  const std::function<bool()> healthy_;
+  const HttpApi api_;
   const std::string model_name_;
   // Unix seconds of the start, the "created" of /v1/models.
   const int64_t created_;

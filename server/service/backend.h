@@ -69,6 +69,7 @@ class Backend {
     int32_t id = 0;
     std::string piece;
     bool special = false;  // BOS, EOS, added control tokens
+    std::string text = {};  // the token decoded alone
   };
   virtual std::vector<Token> Tokenize(const std::string& text, bool add_special_tokens) const = 0;
   // The text of `ids`; InvalidArgument naming the first id outside the

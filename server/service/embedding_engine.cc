@@ -460,6 +460,7 @@ absl::StatusOr<v1::TokenizeResponse> EmbeddingEngine::Tokenize(
       out->add_ids(t.id);
       out->add_pieces(t.piece);
       out->add_special(t.special);
+      out->add_texts(t.text);
     }
   }
   return response;

@@ -49,7 +49,7 @@ class TorchBackend final : public Backend {
     const Tokenizer& tok = encoder_->tokenizer();
     std::vector<Token> tokens;
     for (int32_t id : tok.Encode(text, add_special_tokens)) {
-      tokens.push_back({id, tok.IdToPiece(id), tok.IsSpecial(id)});
+      tokens.push_back({id, tok.IdToPiece(id), tok.IsSpecial(id), tok.Decode({id}, false)});
     }
     return tokens;
   }

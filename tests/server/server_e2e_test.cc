@@ -205,6 +205,110 @@ TEST(ServerE2eTest, EveryRpcAndEmbeddingsEqualTheOfflineEncoder) {
   EXPECT_EQ(Http(server.http_port(), "GET", "/health").first, 200);
 }
 
+// text-embeddings-inference's routes on the real server: /embed is the
+// offline embedding, normalised; /embed_all the offline per-token states;
+// prompt_name the instruction it names; /similarity, /tokenize, /decode
+// and /info as the gRPC service and the tokenizer answer.
+TEST(ServerE2eTest, TeiRoutesAnswerAsTheOfflineEncoder) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  ServerProcess server({"--max-batch-requests", "1", "--prompt", "story=Retrieve a story"});
+  auto model = LoadModel(DemoModel(), LoadOptions());
+  ASSERT_TRUE(model.ok());
+  Encoder::Options options;
+  options.max_batch_tokens = 1;
+  options.num_threads = 1;
+  auto encoder = Encoder::Create(std::move(*model), options);
+  ASSERT_TRUE(encoder.ok());
+  const std::string text = kTexts[0];
+  auto offline = (*encoder)->Encode({{text, ""}, {text, "Retrieve a story"}}, EncodeOptions());
+  ASSERT_TRUE(offline.ok());
+  const auto unit = [](std::vector<float> v) {
+    double sum = 0;
+    for (float x : v) sum += static_cast<double>(x) * x;
+    for (float& x : v) x = static_cast<float>(x / std::sqrt(sum));
+    return v;
+  };
+  const auto near = [](const std::vector<float>& got, const std::vector<float>& want) {
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t d = 0; d < got.size(); ++d) EXPECT_NEAR(got[d], want[d], 1e-6) << d;
+  };
+  const int port = server.http_port();
+
+  auto [code, body] = Http(port, "POST", "/embed",
+                           absl::StrCat(R"({"inputs": [")", text, R"("]})"));
+  ASSERT_EQ(code, 200) << body;
+  near(nlohmann::json::parse(body)[0].get<std::vector<float>>(), unit((*offline)[0].values));
+  std::tie(code, body) = Http(port, "POST", "/embed",
+                              absl::StrCat(R"({"inputs": ")", text,
+                                           R"(", "normalize": false, "prompt_name": "story"})"));
+  ASSERT_EQ(code, 200) << body;
+  EXPECT_EQ(nlohmann::json::parse(body)[0].get<std::vector<float>>(), (*offline)[1].values);
+  std::tie(code, body) = Http(port, "POST", "/embed",
+                              absl::StrCat(R"({"inputs": ")", text, R"(", "prompt_name": "x"})"));
+  EXPECT_EQ(code, 422) << body;
+  EXPECT_NE(body.find("prompt_name 'x' is not one of this server's prompts"), std::string::npos)
+      << body;
+
+  // Every token's state, BOS included: the transformer's own output.
+  EncodeOptions none;
+  none.pooling = PoolingMode::kNone;
+  auto states = (*encoder)->Encode({{text, ""}}, none);
+  ASSERT_TRUE(states.ok());
+  std::tie(code, body) = Http(port, "POST", "/embed_all",
+                              absl::StrCat(R"({"inputs": ")", text, R"("})"));
+  ASSERT_EQ(code, 200) << body;
+  const nlohmann::json all = nlohmann::json::parse(body);
+  ASSERT_EQ(all.size(), 1u);
+  ASSERT_EQ(static_cast<int64_t>(all[0].size()), (*states)[0].tokens);
+  std::vector<float> flat;
+  for (const auto& token : all[0]) {
+    ASSERT_EQ(token.size(), 64u);
+    for (float x : token.get<std::vector<float>>()) flat.push_back(x);
+  }
+  EXPECT_EQ(flat, (*states)[0].values);
+
+  v1::SimilarityRequest similarity;
+  similarity.mutable_query()->set_text(kTexts[0]);
+  similarity.add_candidates()->set_text(kTexts[1]);
+  similarity.add_candidates()->set_text(kTexts[2]);
+  auto scores = server.client().Similarity(similarity);
+  ASSERT_TRUE(scores.ok()) << scores.status();
+  std::tie(code, body) =
+      Http(port, "POST", "/similarity",
+           absl::StrCat(R"({"inputs": {"source_sentence": ")", kTexts[0], R"(", "sentences": [")",
+                        kTexts[1], R"(", ")", kTexts[2], R"("]}})"));
+  ASSERT_EQ(code, 200) << body;
+  EXPECT_EQ(nlohmann::json::parse(body).get<std::vector<float>>(),
+            std::vector<float>(scores->scores().begin(), scores->scores().end()));
+
+  const std::vector<int32_t> ids = (*encoder)->tokenizer().Encode("Once upon a time", true);
+  std::tie(code, body) = Http(port, "POST", "/tokenize", R"({"inputs": "Once upon a time"})");
+  ASSERT_EQ(code, 200) << body;
+  const nlohmann::json tokens = nlohmann::json::parse(body)[0];
+  ASSERT_EQ(tokens.size(), ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_EQ(tokens[i]["id"], ids[i]);
+    EXPECT_EQ(tokens[i]["special"], (*encoder)->tokenizer().IsSpecial(ids[i]));
+    EXPECT_EQ(tokens[i]["text"], (*encoder)->tokenizer().Decode({ids[i]}, false));
+  }
+  std::tie(code, body) =
+      Http(port, "POST", "/decode", absl::StrCat(R"({"ids": [)", absl::StrJoin(ids, ","), "]}"));
+  ASSERT_EQ(code, 200) << body;
+  EXPECT_EQ(nlohmann::json::parse(body)[0], "Once upon a time");
+  std::tie(code, body) = Http(port, "POST", "/decode", R"({"ids": [5, 512]})");
+  EXPECT_EQ(code, 413) << body;
+  EXPECT_NE(body.find("token id 512 at position 1 is outside the vocabulary of 512"),
+            std::string::npos)
+      << body;
+
+  std::tie(code, body) = Http(port, "GET", "/info");
+  ASSERT_EQ(code, 200) << body;
+  const nlohmann::json info = nlohmann::json::parse(body);
+  EXPECT_EQ(info["model_type"]["embedding"]["pooling"], "mean");
+  EXPECT_EQ(info["model_dtype"], "float32");
+  EXPECT_GT(info["max_input_length"].get<int64_t>(), 0);
+}
+
 // `llm2vec embed` against the server writes what `llm2vec encode` writes
 // offline (so scripts can switch), and every command exits 1 when the work
 // fails and 2 when the command line is wrong.

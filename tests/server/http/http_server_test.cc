@@ -14,6 +14,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -153,15 +154,22 @@ std::vector<float> FakeEmbedding(const std::string& text, size_t index) {
 // A text that makes the fake model wait for its client to disconnect.
 constexpr char kWaitForDisconnect[] = "wait for the client to hang up";
 
-// What the fake model embeds for a token-id input: "ids:1,2,3".
-std::string TokenText(const std::vector<int32_t>& ids) {
-  return absl::StrCat("ids:", absl::StrJoin(ids, ","));
+// What the fake model embeds for an input: its text, or "ids:1,2,3".
+std::string InputText(const HttpInput& input) {
+  return input.token_ids.empty() ? input.text : absl::StrCat("ids:", absl::StrJoin(input.token_ids, ","));
+}
+
+// The texts of a call's inputs.
+std::vector<std::string> Texts(const HttpEmbedCall& call) {
+  std::vector<std::string> texts;
+  for (const HttpInput& in : call.inputs) texts.push_back(InputText(in));
+  return texts;
 }
 
 class FakeModel {
  public:
   absl::StatusOr<HttpEmbedResult> Embed(const HttpEmbedCall& call) {
-    if (call.texts.size() == 1 && call.texts[0] == kWaitForDisconnect) {
+    if (call.inputs.size() == 1 && call.inputs[0].text == kWaitForDisconnect) {
       // Waits (at most 20 s) for the server to report the client gone, as
       // the engine polls a call's cancellation.
       const absl::Time give_up = absl::Now() + absl::Seconds(20);
@@ -178,18 +186,89 @@ class FakeModel {
     last_ = call;
     if (!next_status_.ok()) return next_status_;
     HttpEmbedResult result;
-    for (size_t i = 0; i < call.texts.size() + call.token_ids.size(); ++i) {
-      const std::string text =
-          i < call.texts.size() ? call.texts[i] : TokenText(call.token_ids[i - call.texts.size()]);
+    for (size_t i = 0; i < call.inputs.size(); ++i) {
+      const std::string text = InputText(call.inputs[i]);
       std::vector<float> e = FakeEmbedding(text, i);
       if (call.dimensions > 0) e.resize(static_cast<size_t>(call.dimensions));
+      // Per token: two "tokens", the vector and its negation.
+      if (call.per_token) {
+        for (size_t d = 0, n = e.size(); d < n; ++d) e.push_back(-e[d]);
+      }
       result.embeddings.push_back(std::move(e));
+      result.tokens.push_back(call.per_token ? 2 : 1);
       result.prompt_tokens += static_cast<int64_t>(text.size());
     }
     if (drop_last_) result.embeddings.pop_back();
     if (nan_) result.embeddings[0][1] = std::numeric_limits<float>::quiet_NaN();
     result.model = reported_model_;
     return result;
+  }
+
+  // /similarity: the source's length minus each sentence's.
+  absl::StatusOr<std::vector<float>> Similarity(const HttpSimilarityCall& call) {
+    absl::MutexLock lock(&mu_);
+    ++calls_;
+    last_similarity_ = call;
+    if (!next_status_.ok()) return next_status_;
+    std::vector<float> scores;
+    for (const std::string& s : call.sentences) {
+      scores.push_back(static_cast<float>(call.source.size()) - static_cast<float>(s.size()));
+    }
+    return scores;
+  }
+  // /tokenize: one token per character, "<s>" first with special tokens.
+  absl::StatusOr<std::vector<std::vector<HttpToken>>> Tokenize(const HttpTokenizeCall& call) {
+    absl::MutexLock lock(&mu_);
+    ++calls_;
+    last_tokenize_ = call;
+    if (!next_status_.ok()) return next_status_;
+    std::vector<std::vector<HttpToken>> out;
+    for (const std::string& text : call.texts) {
+      auto& list = out.emplace_back();
+      if (call.add_special_tokens) list.push_back({1, "<s>", true});
+      for (char c : text) list.push_back({static_cast<int32_t>(c), std::string(1, c), false});
+    }
+    return out;
+  }
+  // /decode: the ids as characters, 1 as "<s>".
+  absl::StatusOr<std::vector<std::string>> Decode(const HttpDecodeCall& call) {
+    absl::MutexLock lock(&mu_);
+    ++calls_;
+    if (!next_status_.ok()) return next_status_;
+    std::vector<std::string> out;
+    for (const auto& ids : call.ids) {
+      std::string& text = out.emplace_back();
+      for (int32_t id : ids) {
+        if (id == 1) {
+          if (!call.skip_special_tokens) text += "<s>";
+        } else {
+          text += static_cast<char>(id);
+        }
+      }
+    }
+    return out;
+  }
+  absl::StatusOr<HttpInfo> Info() {
+    absl::MutexLock lock(&mu_);
+    if (!next_status_.ok()) return next_status_;
+    HttpInfo info;
+    info.model_id = "org/llm2vec-test";
+    info.dtype = "float32";
+    info.pooling = "mean";
+    info.max_input_length = 512;
+    info.max_batch_tokens = 16384;
+    info.max_batch_requests = 256;
+    info.max_client_batch_size = 2048;
+    info.version = "9.9.9";
+    return info;
+  }
+  HttpSimilarityCall last_similarity() {
+    absl::MutexLock lock(&mu_);
+    return last_similarity_;
+  }
+  HttpTokenizeCall last_tokenize() {
+    absl::MutexLock lock(&mu_);
+    return last_tokenize_;
   }
 
   void FailWith(absl::Status status) {
@@ -225,6 +304,8 @@ class FakeModel {
   absl::Mutex mu_;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
   HttpEmbedCall last_ ABSL_GUARDED_BY(mu_);
+  HttpSimilarityCall last_similarity_ ABSL_GUARDED_BY(mu_);
+  HttpTokenizeCall last_tokenize_ ABSL_GUARDED_BY(mu_);
   absl::Status next_status_ ABSL_GUARDED_BY(mu_);
   std::string reported_model_ ABSL_GUARDED_BY(mu_);
   bool drop_last_ ABSL_GUARDED_BY(mu_) = false;
@@ -246,9 +327,14 @@ class HttpServerTest : public ::testing::Test {
     options.port = 0;
     options.threads = 4;
     options.metrics = metrics_.get();
-    auto server = HttpServer::Start(
-        options, [this](const HttpEmbedCall& call) { return model_.Embed(call); },
-        [this] { return healthy_.load(); }, kModelName);
+    HttpApi api;
+    api.embed = [this](const HttpEmbedCall& call) { return model_.Embed(call); };
+    api.similarity = [this](const HttpSimilarityCall& call) { return model_.Similarity(call); };
+    api.tokenize = [this](const HttpTokenizeCall& call) { return model_.Tokenize(call); };
+    api.decode = [this](const HttpDecodeCall& call) { return model_.Decode(call); };
+    api.info = [this] { return model_.Info(); };
+    api.healthy = [this] { return healthy_.load(); };
+    auto server = HttpServer::Start(options, std::move(api), kModelName);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     ASSERT_GT(server_->port(), 0);
@@ -290,7 +376,7 @@ TEST_F(HttpServerTest, ListInputGivesFloatEmbeddings) {
   EXPECT_EQ(reply.headers.at("content-type"), "application/json");
 
   const HttpEmbedCall call = model_.last();
-  EXPECT_THAT(call.texts, ElementsAre("a cat", "hello"));
+  EXPECT_THAT(Texts(call), ElementsAre("a cat", "hello"));
   EXPECT_EQ(call.model, "m1");
   EXPECT_EQ(call.dimensions, 5);
 
@@ -304,7 +390,7 @@ TEST_F(HttpServerTest, ListInputGivesFloatEmbeddings) {
     const json& item = response["data"][i];
     EXPECT_EQ(item["object"], "embedding");
     EXPECT_EQ(item["index"], i);
-    std::vector<float> expected = FakeEmbedding(call.texts[i], i);
+    std::vector<float> expected = FakeEmbedding(call.inputs[i].text, i);
     expected.resize(5);
     ExpectFloats(item["embedding"], expected);
   }
@@ -313,7 +399,7 @@ TEST_F(HttpServerTest, ListInputGivesFloatEmbeddings) {
 TEST_F(HttpServerTest, StringInputIsOneText) {
   const Reply reply = Post(port(), "/v1/embeddings", R"({"input": "Once upon a time"})");
   ASSERT_EQ(reply.status, 200) << reply.body;
-  EXPECT_THAT(model_.last().texts, ElementsAre("Once upon a time"));
+  EXPECT_THAT(Texts(model_.last()), ElementsAre("Once upon a time"));
   EXPECT_EQ(model_.last().model, "");
   EXPECT_EQ(model_.last().dimensions, 0);
   const json response = reply.Json();
@@ -328,14 +414,13 @@ TEST_F(HttpServerTest, StringInputIsOneText) {
 TEST_F(HttpServerTest, TokenArraysAreInputs) {
   Reply reply = Post(port(), "/v1/embeddings", R"({"input": [5, 0, 2147483647], "user": "u1"})");
   ASSERT_EQ(reply.status, 200) << reply.body;
-  EXPECT_TRUE(model_.last().texts.empty());
-  EXPECT_THAT(model_.last().token_ids, ElementsAre(ElementsAre(5, 0, 2147483647)));
+  EXPECT_THAT(Texts(model_.last()), ElementsAre("ids:5,0,2147483647"));
   ASSERT_EQ(reply.Json()["data"].size(), 1u);
   ExpectFloats(reply.Json()["data"][0]["embedding"], FakeEmbedding("ids:5,0,2147483647", 0));
 
   reply = Post(port(), "/v1/embeddings", R"({"input": [[1, 2], [3]]})");
   ASSERT_EQ(reply.status, 200) << reply.body;
-  EXPECT_THAT(model_.last().token_ids, ElementsAre(ElementsAre(1, 2), ElementsAre(3)));
+  EXPECT_THAT(Texts(model_.last()), ElementsAre("ids:1,2", "ids:3"));
   ASSERT_EQ(reply.Json()["data"].size(), 2u);
   ExpectFloats(reply.Json()["data"][1]["embedding"], FakeEmbedding("ids:3", 1));
 }
@@ -454,10 +539,28 @@ TEST_F(HttpServerTest, InvalidBodiesNameTheField) {
   EXPECT_EQ(MetricSample(R"(llm2vec_rejected_requests_total{reason="invalid"})"), n);
 }
 
-TEST_F(HttpServerTest, CallsThatReachTheModelAreItsToCount) {
+// Every call of an API route is counted once, by route, with its outcome;
+// only the ones refused before the model count as rejected.
+TEST_F(HttpServerTest, EveryCallIsCountedOnceByRouteWithItsOutcome) {
   ASSERT_EQ(Post(port(), "/v1/embeddings", R"({"input": "a"})").status, 200);
+  ASSERT_EQ(Post(port(), "/embed", R"({"inputs": "a"})").status, 200);
+  ASSERT_EQ(Post(port(), "/tokenize", R"({"inputs": "a"})").status, 200);
+  model_.FailWith(absl::ResourceExhaustedError("queue is full"));
+  ASSERT_EQ(Post(port(), "/v1/embeddings", R"({"input": "a"})").status, 429);
+  ASSERT_EQ(Post(port(), "/embed", R"({"inputs": "a"})").status, 429);
   EXPECT_EQ(MetricSample(R"(llm2vec_rejected_requests_total{reason="invalid"})"), 0);
-  EXPECT_EQ(MetricSample(R"(llm2vec_requests_total{method="http_embeddings",outcome="OK"})"), -1);
+  EXPECT_EQ(MetricSample(R"(llm2vec_requests_total{method="http_embeddings",outcome="OK"})"), 1);
+  EXPECT_EQ(MetricSample(
+                R"(llm2vec_requests_total{method="http_embeddings",outcome="RESOURCE_EXHAUSTED"})"),
+            1);
+  EXPECT_EQ(MetricSample(R"(llm2vec_requests_total{method="tei_embed",outcome="OK"})"), 1);
+  EXPECT_EQ(MetricSample(R"(llm2vec_requests_total{method="tei_embed",outcome="RESOURCE_EXHAUSTED"})"),
+            1);
+  EXPECT_EQ(MetricSample(R"(llm2vec_requests_total{method="tei_tokenize",outcome="OK"})"), 1);
+  ASSERT_EQ(Post(port(), "/embed", R"({"inputs": 5})").status, 422);
+  EXPECT_EQ(MetricSample(R"(llm2vec_requests_total{method="tei_embed",outcome="INVALID_ARGUMENT"})"),
+            1);
+  EXPECT_EQ(MetricSample(R"(llm2vec_rejected_requests_total{reason="invalid"})"), 1);
 }
 
 struct ErrorCase {
@@ -618,31 +721,219 @@ TEST_F(HttpServerTest, BodyOverTheLimitIs413) {
   EXPECT_EQ(MetricSample(R"(llm2vec_rejected_requests_total{reason="invalid"})"), 2);
 }
 
+// ---- text-embeddings-inference's routes ------------------------------------
+
+TEST_F(HttpServerTest, TeiEmbedTakesItsFieldsAndAnswersBareArrays) {
+  Reply reply = Post(port(), "/embed", R"({"inputs": "Once"})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  // TEI's defaults: normalised, not truncated, no prompt.
+  HttpEmbedCall call = model_.last();
+  EXPECT_TRUE(call.normalize);
+  EXPECT_EQ(call.truncation, HttpTruncation::kNone);
+  EXPECT_EQ(call.prompt_name, "");
+  EXPECT_FALSE(call.per_token);
+  EXPECT_EQ(call.method, "tei_embed");
+  ASSERT_TRUE(reply.Json().is_array());
+  ASSERT_EQ(reply.Json().size(), 1u);
+  ExpectFloats(reply.Json()[0], FakeEmbedding("Once", 0));
+
+  // Strings and token arrays mix; every field TEI has.
+  reply = Post(port(), "/embed", R"({"inputs": ["a cat", [5, 6]], "normalize": false,
+      "truncate": true, "truncation_direction": "Left", "prompt_name": "query"})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  call = model_.last();
+  EXPECT_THAT(Texts(call), ElementsAre("a cat", "ids:5,6"));
+  EXPECT_FALSE(call.normalize);
+  EXPECT_EQ(call.truncation, HttpTruncation::kStart);
+  EXPECT_EQ(call.prompt_name, "query");
+  ASSERT_EQ(reply.Json().size(), 2u);
+  ExpectFloats(reply.Json()[1], FakeEmbedding("ids:5,6", 1));
+  ASSERT_EQ(Post(port(), "/embed", R"({"inputs": "a", "truncate": true})").status, 200);
+  EXPECT_EQ(model_.last().truncation, HttpTruncation::kEnd);  // "right" by default
+}
+
+TEST_F(HttpServerTest, TeiEmbedAllAnswersEveryTokensState) {
+  const Reply reply = Post(port(), "/embed_all", R"({"inputs": ["ab", "c"]})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_TRUE(model_.last().per_token);
+  EXPECT_FALSE(model_.last().normalize);
+  EXPECT_EQ(model_.last().method, "tei_embed_all");
+  const json states = reply.Json();
+  ASSERT_EQ(states.size(), 2u);
+  // The fake's two tokens: its vector, then the negation.
+  ASSERT_EQ(states[1].size(), 2u);
+  const std::vector<float> v = FakeEmbedding("c", 1);
+  ExpectFloats(states[1][0], v);
+  std::vector<float> negated;
+  for (float x : v) negated.push_back(-x);
+  ExpectFloats(states[1][1], negated);
+}
+
+TEST_F(HttpServerTest, TeiSimilarityTokenizeDecodeAndInfo) {
+  Reply reply = Post(port(), "/similarity", R"({"inputs": {"source_sentence": "abcd",
+      "sentences": ["ab", "abc"]}, "parameters": {"prompt_name": "q", "truncate": true}})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.Json(), json::parse("[2.0, 1.0]"));
+  EXPECT_EQ(model_.last_similarity().source, "abcd");
+  EXPECT_THAT(model_.last_similarity().sentences, ElementsAre("ab", "abc"));
+  EXPECT_EQ(model_.last_similarity().prompt_name, "q");
+  EXPECT_EQ(model_.last_similarity().truncation, HttpTruncation::kEnd);
+
+  reply = Post(port(), "/tokenize", R"({"inputs": ["hi", "x"]})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.Json(), json::parse(R"([
+      [{"id": 1, "text": "<s>", "special": true, "start": null, "stop": null},
+       {"id": 104, "text": "h", "special": false, "start": null, "stop": null},
+       {"id": 105, "text": "i", "special": false, "start": null, "stop": null}],
+      [{"id": 1, "text": "<s>", "special": true, "start": null, "stop": null},
+       {"id": 120, "text": "x", "special": false, "start": null, "stop": null}]])"));
+  reply = Post(port(), "/tokenize", R"({"inputs": "x", "add_special_tokens": false,
+      "prompt_name": "q"})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.Json()[0].size(), 1u);
+  EXPECT_EQ(model_.last_tokenize().prompt_name, "q");
+
+  reply = Post(port(), "/decode", R"({"ids": [1, 104, 105]})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.Json(), json::parse(R"(["hi"])"));
+  reply = Post(port(), "/decode", R"({"ids": [[1, 104], [120]], "skip_special_tokens": false})");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  EXPECT_EQ(reply.Json(), json::parse(R"(["<s>h", "x"])"));
+
+  reply = Get(port(), "/info");
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const json info = reply.Json();
+  EXPECT_EQ(info["model_id"], "org/llm2vec-test");
+  EXPECT_EQ(info["model_dtype"], "float32");
+  EXPECT_EQ(info["model_type"], json::parse(R"({"embedding": {"pooling": "mean"}})"));
+  EXPECT_EQ(info["max_input_length"], 512);
+  EXPECT_EQ(info["max_batch_tokens"], 16384);
+  EXPECT_EQ(info["max_client_batch_size"], 2048);
+  EXPECT_EQ(info["max_concurrent_requests"], 4);  // the HTTP threads
+  EXPECT_EQ(info["auto_truncate"], false);
+  EXPECT_EQ(info["version"], "9.9.9");
+}
+
+TEST_F(HttpServerTest, TeiErrorsHaveTeisShapeAndStatuses) {
+  struct Case {
+    std::string path, body, message;
+  };
+  // Bodies refused here: 422 "validation", naming the field.
+  const std::vector<Case> bad = {
+      {"/embed", "not json", "request body is not valid JSON"},
+      {"/embed", R"({"input": "a"})", "'inputs' is required"},
+      {"/embed", R"({"inputs": ["a", 5]})", "'inputs[1]' is a number; expected a string or an array of token ids"},
+      {"/embed", R"({"inputs": [[1], []]})", "'inputs[1]' is an empty array"},
+      {"/embed", R"({"inputs": "a", "normalize": "yes"})", R"('normalize' is "yes"; expected true or false)"},
+      {"/embed", R"({"inputs": "a", "truncation_direction": "up"})",
+       R"('truncation_direction' is "up"; expected "right" or "left")"},
+      {"/embed", R"({"inputs": "a", "prompt_name": 3})", "'prompt_name' is number; expected a string"},
+      {"/similarity", R"({"inputs": {"sentences": ["a"]}})", "'inputs.source_sentence' is missing"},
+      {"/similarity", R"({"inputs": {"source_sentence": "a", "sentences": []}})",
+       "'inputs.sentences' must be a non-empty array of strings"},
+      {"/similarity", R"({"inputs": {"source_sentence": "a", "sentences": ["b", 1]}})",
+       "'inputs.sentences[1]' is a number"},
+      {"/tokenize", R"({"inputs": [1, 2]})", "'inputs' is an array of token ids; /tokenize takes text"},
+      {"/decode", R"({"ids": []})", "'ids' is required"},
+      {"/decode", R"({"ids": [[1], 2]})", "'ids[1]' is a number; expected an array of token ids"},
+      {"/decode", R"({"ids": [-1]})", "'ids[0]' is -1; expected a token id"},
+  };
+  for (const Case& c : bad) {
+    SCOPED_TRACE(c.path + " " + c.body);
+    const Reply reply = Post(port(), c.path, c.body);
+    EXPECT_EQ(reply.status, 422);
+    EXPECT_EQ(reply.Json()["error_type"], "validation");
+    EXPECT_THAT(reply.Json()["error"].get<std::string>(), HasSubstr(c.message));
+  }
+  EXPECT_EQ(model_.calls(), 0);
+
+  // The model's errors, by code, as TEI answers its own.
+  const std::vector<std::tuple<absl::Status, int, std::string>> model_errors = {
+      {absl::InvalidArgumentError("inputs[0] has 600 tokens; the limit is 512"), 413, "validation"},
+      {absl::NotFoundError("prompt_name 'x' is not one of this server's prompts"), 422, "tokenizer"},
+      {absl::ResourceExhaustedError("overloaded"), 429, "overloaded"},
+      {absl::UnavailableError("the model is still loading"), 503, "unhealthy"},
+      {absl::InternalError("the device failed"), 424, "backend"},
+      {absl::DeadlineExceededError("too late"), 424, "backend"},
+  };
+  for (const auto& [status, http, type] : model_errors) {
+    SCOPED_TRACE(status.ToString());
+    model_.FailWith(status);
+    for (const std::string path : {"/embed", "/embed_all", "/tokenize"}) {
+      const Reply reply = Post(port(), path, R"({"inputs": "a"})");
+      EXPECT_EQ(reply.status, http) << path;
+      EXPECT_EQ(reply.Json(), json({{"error", std::string(status.message())}, {"error_type", type}}))
+          << path;
+    }
+  }
+  model_.FailWith(absl::OkStatus());
+
+  // Too large a body: 413 in TEI's shape.
+  HttpServer::Options options;
+  options.max_body_bytes = 16;
+  StartServer(options);
+  const Reply large = Post(port(), "/embed", R"({"inputs": "a long text here"})");
+  EXPECT_EQ(large.status, 413);
+  EXPECT_EQ(large.Json()["error_type"], "validation");
+}
+
+TEST_F(HttpServerTest, MetricsAndHeadsThisServerLacksAreNamedNotFound) {
+  HttpServer::Options options;
+  options.metrics_port = 9191;
+  StartServer(options);
+  Reply reply = Get(port(), "/metrics");
+  EXPECT_EQ(reply.status, 404);
+  EXPECT_THAT(reply.body, HasSubstr("Prometheus metrics are served on port 9191 (--metrics-port)"));
+  for (const std::string path : {"/rerank", "/predict", "/embed_sparse"}) {
+    reply = Post(port(), path, R"({"query": "a", "texts": ["b"]})");
+    EXPECT_EQ(reply.status, 404) << path;
+    EXPECT_THAT(reply.Json()["error"].get<std::string>(), HasSubstr("SPLADE or classifier head"));
+  }
+  reply = Get(port(), "/embed");
+  EXPECT_EQ(reply.status, 405);
+  EXPECT_EQ(reply.headers["allow"], "POST");
+}
+
+// An HttpApi whose functions answer nothing useful (for Start's checks).
+HttpApi IdleApi() {
+  HttpApi api;
+  api.embed = [](const HttpEmbedCall&) { return HttpEmbedResult{}; };
+  api.similarity = [](const HttpSimilarityCall&) { return std::vector<float>(); };
+  api.tokenize = [](const HttpTokenizeCall&) { return std::vector<std::vector<HttpToken>>(); };
+  api.decode = [](const HttpDecodeCall&) { return std::vector<std::string>(); };
+  api.info = [] { return HttpInfo(); };
+  api.healthy = [] { return true; };
+  return api;
+}
+
 TEST_F(HttpServerTest, PortInUseIsAnError) {
   HttpServer::Options options;
   options.host = "127.0.0.1";
   options.port = port();
-  auto second = HttpServer::Start(
-      options, [](const HttpEmbedCall&) { return HttpEmbedResult{}; }, [] { return true; }, "m");
+  auto second = HttpServer::Start(options, IdleApi(), "m");
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable) << second.status();
   EXPECT_THAT(second.status().message(), HasSubstr(absl::StrCat("127.0.0.1:", port())));
 }
 
 TEST(HttpServerOptionsTest, InvalidOptionsAreRefused) {
-  auto embed = [](const HttpEmbedCall&) { return HttpEmbedResult{}; };
-  auto healthy = [] { return true; };
   HttpServer::Options options;
   options.threads = 0;
-  EXPECT_THAT(HttpServer::Start(options, embed, healthy, "m").status().message(),
+  EXPECT_THAT(HttpServer::Start(options, IdleApi(), "m").status().message(),
               HasSubstr("threads is 0"));
   options = {};
   options.max_body_bytes = 0;
-  EXPECT_THAT(HttpServer::Start(options, embed, healthy, "m").status().message(),
+  EXPECT_THAT(HttpServer::Start(options, IdleApi(), "m").status().message(),
               HasSubstr("max_body_bytes is 0"));
   options = {};
   options.port = 70000;
-  EXPECT_THAT(HttpServer::Start(options, embed, healthy, "m").status().message(),
+  EXPECT_THAT(HttpServer::Start(options, IdleApi(), "m").status().message(),
               HasSubstr("port is 70000"));
+  options = {};
+  options.port = 0;
+  HttpApi partial = IdleApi();
+  partial.decode = nullptr;
+  EXPECT_THAT(HttpServer::Start(options, partial, "m").status().message(),
+              HasSubstr("needs every HttpApi function"));
 }
 
 }  // namespace
