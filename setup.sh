@@ -4,6 +4,7 @@
 #   - selects OpenBLAS's OpenMP build as the system BLAS (libtorch's CPU GEMM;
 #     the reference BLAS is ~20x slower)
 #   - fetches the demo model stories260K.gguf into models/
+#   - installs the pinned Node clients of tests/clients (npm ci)
 #   - configures and builds into build/
 # Usage: ./setup.sh [--no-build]
 set -euo pipefail
@@ -65,6 +66,27 @@ else
   echo "$SHA  $DEMO.part" | sha256sum -c --quiet || { log "checksum mismatch for $URL"; exit 1; }
   mv "$DEMO.part" "$DEMO"
   log "downloaded the demo model to $DEMO"
+fi
+
+# The third-party clients of tests/clients (the official OpenAI and gRPC
+# Node packages, pinned by package-lock.json), for clients_e2e_test: Node
+# from Debian unless a node and npm are already there (a NodeSource
+# nodejs carries its own npm; Debian's npm package would conflict with it).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  log "installing Debian's nodejs and npm"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+fi
+# A copy of the lock file marks what node_modules holds.
+STAMP=tests/clients/node_modules/.installed-package-lock.json
+if cmp -s tests/clients/package-lock.json "$STAMP"; then
+  log "client test packages already installed in tests/clients/node_modules"
+else
+  log "installing the client test packages (npm ci in tests/clients)"
+  npm ci --prefix tests/clients --no-audit --no-fund --ignore-scripts --loglevel=error
+  cp tests/clients/package-lock.json "$STAMP"
 fi
 
 if [ "${1:-}" != "--no-build" ]; then
