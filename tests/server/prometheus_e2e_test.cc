@@ -15,6 +15,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <regex>
 #include <set>
 #include <string>
@@ -43,6 +44,21 @@ const std::set<std::string> kGpuOnly = {"llm2vec_device_memory_bytes"};
 bool OnPath(const std::string& program) {
   return std::system(("command -v " + program + " >/dev/null 2>&1").c_str()) == 0;
 }
+
+// CI (CI=true) must run every test: a missing program fails there and is
+// skipped only on a machine set up without it.
+bool InCi() {
+  const char* ci = std::getenv("CI");
+  return ci != nullptr && std::string(ci) == "true";
+}
+
+#define LLM2VEC_REQUIRE_PROGRAM(program)                                              \
+  do {                                                                                \
+    if (!OnPath(program)) {                                                           \
+      if (InCi()) FAIL() << program << " is not on PATH; ./setup.sh installs it";     \
+      GTEST_SKIP() << program << " is not on PATH (./setup.sh installs it)";          \
+    }                                                                                 \
+  } while (false)
 
 // A port free now on 127.0.0.1 (bound, read, released).
 int FreePort() {
@@ -148,7 +164,7 @@ class Prometheus {
 
 TEST(PrometheusE2eTest, ARealPrometheusScrapesTheServerAndEveryDashboardQueryHasData) {
   LLM2VEC_REQUIRE_TESTDATA();
-  if (!OnPath("prometheus")) GTEST_SKIP() << "prometheus is not on PATH (./setup.sh installs it)";
+  LLM2VEC_REQUIRE_PROGRAM("prometheus");
   ServerProcess server({});
   // Traffic on both ports, so the per-request series exist.
   for (int i = 0; i < 3; ++i) {
@@ -177,6 +193,17 @@ TEST(PrometheusE2eTest, ARealPrometheusScrapesTheServerAndEveryDashboardQueryHas
   std::vector<std::string> exprs;
   CollectExprs(json::parse(file), &exprs);
   ASSERT_GE(exprs.size(), 20u);
+  // The HPA's metrics are series names too ("metric: {name: ...}").
+  std::ifstream hpa(std::string(LLM2VEC_SOURCE_DIR) + "/deploy/kubernetes/hpa.yaml");
+  const std::string hpa_text((std::istreambuf_iterator<char>(hpa)), std::istreambuf_iterator<char>());
+  const std::regex hpa_metric(R"(metric:\s*\{\s*name:\s*([a-z0-9_]+))");
+  size_t hpa_metrics = 0;
+  for (auto it = std::sregex_iterator(hpa_text.begin(), hpa_text.end(), hpa_metric);
+       it != std::sregex_iterator(); ++it) {
+    exprs.push_back((*it)[1].str());
+    ++hpa_metrics;
+  }
+  EXPECT_GE(hpa_metrics, 1u);
   const std::regex metric_name("llm2vec_[a-z_]+");
   for (const std::string& expr : exprs) {
     SCOPED_TRACE(expr);
@@ -197,7 +224,7 @@ TEST(PrometheusE2eTest, ARealPrometheusScrapesTheServerAndEveryDashboardQueryHas
 }
 
 TEST(PrometheusE2eTest, TheShippedScrapeConfigIsValid) {
-  if (!OnPath("promtool")) GTEST_SKIP() << "promtool is not on PATH (./setup.sh installs it)";
+  LLM2VEC_REQUIRE_PROGRAM("promtool");
   const std::string command = absl::StrCat("promtool check config ", LLM2VEC_SOURCE_DIR,
                                            "/deploy/prometheus/prometheus.yml >/dev/null 2>&1");
   EXPECT_EQ(std::system(command.c_str()), 0);
