@@ -1,8 +1,12 @@
-// A text-embeddings-inference client as its documentation shows one
-// (plain HTTP with fetch, the requests of TEI's examples) against
-// llm2vec-server. Usage: node tei_client.mjs HTTP_PORT TEXT...
-// Prints {"info", "embed", "embed_all_tokens", "similarity", "tokenize",
-// "decode", "bad_prompt"}.
+// Text-embeddings-inference clients against llm2vec-server: Hugging Face's
+// own JS client (@huggingface/inference) pointed at the server's /embed and
+// /similarity, as one points it at a TEI deployment, and plain fetch with
+// the requests of TEI's documented examples for the routes that client
+// lacks. Usage: node tei_client.mjs HTTP_PORT TEXT...
+// Prints {"info", "health", "embed", "hf_embed", "hf_similarity",
+// "embed_all_tokens", "similarity", "tokenize", "decode", "bad_prompt"}.
+import { InferenceClient } from "@huggingface/inference";
+
 const [port, ...texts] = process.argv.slice(2);
 const url = (route) => `http://127.0.0.1:${port}${route}`;
 const post = async (route, body) => {
@@ -18,6 +22,10 @@ const out = {};
 out.info = await (await fetch(url("/info"))).json();
 out.health = (await fetch(url("/health"))).status;
 out.embed = (await post("/embed", { inputs: texts })).body;
+out.hf_embed = await new InferenceClient(undefined, { endpointUrl: url("/embed") })
+  .featureExtraction({ inputs: texts });
+out.hf_similarity = await new InferenceClient(undefined, { endpointUrl: url("/similarity") })
+  .sentenceSimilarity({ inputs: { source_sentence: texts[0], sentences: texts.slice(1) } });
 const all = (await post("/embed_all", { inputs: texts[0] })).body;
 out.embed_all_tokens = all[0].length;
 out.similarity = (await post("/similarity", {

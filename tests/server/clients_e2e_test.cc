@@ -1,8 +1,8 @@
 // Clients nobody here wrote, against the real server on loopback: the
 // official OpenAI Node client (/v1/embeddings), Node's official gRPC stack
-// (@grpc/grpc-js with @grpc/proto-loader, from proto/ alone) and a
-// text-embeddings-inference client as TEI's documentation writes one
-// (fetch). The scripts (tests/clients/*.mjs) print what their client got;
+// (@grpc/grpc-js with @grpc/proto-loader, from proto/ alone), Hugging
+// Face's @huggingface/inference and fetch as TEI's documentation writes it
+// (text-embeddings-inference's routes). The scripts (tests/clients/*.mjs) print what their client got;
 // the values are checked against `llm2vec encode` on the same model.
 // setup.sh installs the pinned packages (tests/clients/package-lock.json).
 #include <sys/stat.h>
@@ -168,9 +168,11 @@ TEST_F(ClientsE2eTest, GrpcJsClientCallsEveryEmbeddingRpcFromTheProtoFiles) {
   EXPECT_EQ(out["empty"]["details"], "inputs is empty");
 }
 
-// A text-embeddings-inference client: /info, /health, /embed (unit vectors
-// of the offline embeddings), /embed_all, /similarity, /tokenize, /decode,
-// and an unknown prompt_name refused as TEI refuses it.
+// Text-embeddings-inference clients: Hugging Face's @huggingface/inference
+// (featureExtraction and sentenceSimilarity pointed at the server) and
+// fetch as TEI's docs write it: /info, /health, /embed (unit vectors of the
+// offline embeddings), /embed_all, /similarity, /tokenize, /decode, and an
+// unknown prompt_name refused as TEI refuses it.
 TEST_F(ClientsE2eTest, TeiClientGetsTheOfflineEmbeddingsThroughTeisRoutes) {
   const json out = RunClient("tei_client.mjs", server_->http_port(), server_->dir());
   ASSERT_TRUE(out.is_object());
@@ -178,6 +180,8 @@ TEST_F(ClientsE2eTest, TeiClientGetsTheOfflineEmbeddingsThroughTeisRoutes) {
   EXPECT_EQ(out["health"], 200);
   for (size_t i = 0; i < kTexts.size(); ++i) {
     ExpectNear(out["embed"][i], Unit(offline_.embeddings[i]), 1e-6, absl::StrCat("/embed ", i));
+    ExpectNear(out["hf_embed"][i], Unit(offline_.embeddings[i]), 1e-6,
+               absl::StrCat("@huggingface/inference featureExtraction ", i));
   }
   v1::TokenizeRequest tokenize;
   tokenize.add_inputs()->set_text(kTexts[0]);
@@ -196,7 +200,11 @@ TEST_F(ClientsE2eTest, TeiClientGetsTheOfflineEmbeddingsThroughTeisRoutes) {
   auto scores = server_->client().Similarity(similarity);
   ASSERT_TRUE(scores.ok()) << scores.status();
   ASSERT_EQ(out["similarity"].size(), 2u);
-  for (int i = 0; i < 2; ++i) EXPECT_FLOAT_EQ(out["similarity"][i].get<float>(), scores->scores(i));
+  ASSERT_EQ(out["hf_similarity"].size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_FLOAT_EQ(out["similarity"][i].get<float>(), scores->scores(i));
+    EXPECT_FLOAT_EQ(out["hf_similarity"][i].get<float>(), scores->scores(i));
+  }
   EXPECT_EQ(out["bad_prompt"]["status"], 422);
   EXPECT_EQ(out["bad_prompt"]["body"]["error_type"], "tokenizer");
 }
