@@ -13,7 +13,7 @@ const options = { keepCase: true, longs: Number, enums: String, defaults: true }
 const embedding = grpc.loadPackageDefinition(
   protoLoader.loadSync(path.join(here, "../../proto/llm2vec/v1/embedding.proto"), options));
 const health = grpc.loadPackageDefinition(
-  protoLoader.loadSync(path.join(here, "health.proto"), options));
+  protoLoader.loadSync(path.join(here, "../../proto/grpc/health/v1/health.proto"), options));
 const address = `127.0.0.1:${port}`;
 const credentials = grpc.credentials.createInsecure();
 const service = new embedding.llm2vec.v1.EmbeddingService(address, credentials);

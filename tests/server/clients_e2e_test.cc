@@ -30,6 +30,7 @@ using nlohmann::json;
 using ::llm2vec::testing::DemoModel;
 using ::llm2vec::testing::RunCommand;
 using ::llm2vec::testing::ServerProcess;
+using ::llm2vec::testing::UnitVector;
 
 const std::vector<std::string> kTexts = {
     "Once upon a time, there was a little girl named Lily.",
@@ -62,15 +63,6 @@ Offline EncodeOffline(const std::string& dir) {
   }
   EXPECT_EQ(offline.embeddings.size(), kTexts.size());
   return offline;
-}
-
-// `v` cut to `dims` (0: all), then scaled to length 1, as the server does.
-std::vector<float> Unit(std::vector<float> v, size_t dims = 0) {
-  if (dims > 0) v.resize(dims);
-  double sum = 0;
-  for (float x : v) sum += static_cast<double>(x) * x;
-  for (float& x : v) x = static_cast<float>(x / std::sqrt(sum));
-  return v;
 }
 
 void ExpectNear(const json& got, const std::vector<float>& want, double tolerance,
@@ -123,11 +115,11 @@ TEST_F(ClientsE2eTest, OpenAiNodeClientGetsUnitVectorsOfTheOfflineEmbeddings) {
   const json out = RunClient("openai_client.mjs", server_->http_port(), server_->dir());
   ASSERT_TRUE(out.is_object());
   for (size_t i = 0; i < kTexts.size(); ++i) {
-    const std::vector<float> unit = Unit(offline_.embeddings[i]);
+    const std::vector<float> unit = UnitVector(offline_.embeddings[i]);
     for (const char* form : {"default", "float", "base64"}) {
       ExpectNear(out[form][i], unit, 1e-6, absl::StrCat(form, " ", i));
     }
-    ExpectNear(out["dims16"][i], Unit(offline_.embeddings[i], 16), 1e-6, absl::StrCat("dims16 ", i));
+    ExpectNear(out["dims16"][i], UnitVector(offline_.embeddings[i], 16), 1e-6, absl::StrCat("dims16 ", i));
   }
   EXPECT_EQ(out["usage"]["prompt_tokens"], offline_.tokens);
   EXPECT_EQ(out["usage"]["total_tokens"], offline_.tokens);
@@ -179,8 +171,8 @@ TEST_F(ClientsE2eTest, TeiClientGetsTheOfflineEmbeddingsThroughTeisRoutes) {
   EXPECT_EQ(out["info"]["model_type"]["embedding"]["pooling"], "mean");
   EXPECT_EQ(out["health"], 200);
   for (size_t i = 0; i < kTexts.size(); ++i) {
-    ExpectNear(out["embed"][i], Unit(offline_.embeddings[i]), 1e-6, absl::StrCat("/embed ", i));
-    ExpectNear(out["hf_embed"][i], Unit(offline_.embeddings[i]), 1e-6,
+    ExpectNear(out["embed"][i], UnitVector(offline_.embeddings[i]), 1e-6, absl::StrCat("/embed ", i));
+    ExpectNear(out["hf_embed"][i], UnitVector(offline_.embeddings[i]), 1e-6,
                absl::StrCat("@huggingface/inference featureExtraction ", i));
   }
   v1::TokenizeRequest tokenize;

@@ -47,6 +47,7 @@ using ::llm2vec::testing::Sample;
 using ::llm2vec::testing::ServerProcess;
 using ::llm2vec::testing::TempDir;
 using ::llm2vec::testing::TestdataPath;
+using ::llm2vec::testing::UnitVector;
 
 v1::EmbedRequest Texts(const std::vector<std::string>& texts) {
   v1::EmbedRequest request;
@@ -162,13 +163,6 @@ TEST(ServerE2eTest, EveryRpcAndEmbeddingsEqualTheOfflineEncoder) {
   // The OpenAI-compatible endpoint answers a real HTTP client with OpenAI's
   // unit-length vectors: the offline embedding, cut to `dimensions`, then
   // normalised.
-  const auto unit = [](std::vector<float> v, size_t dims) {
-    v.resize(dims);
-    double sum = 0;
-    for (float x : v) sum += static_cast<double>(x) * x;
-    for (float& x : v) x = static_cast<float>(x / std::sqrt(sum));
-    return v;
-  };
   const auto expect_near = [](const std::vector<float>& got, const std::vector<float>& want) {
     ASSERT_EQ(got.size(), want.size());
     double sum = 0;
@@ -183,7 +177,7 @@ TEST(ServerE2eTest, EveryRpcAndEmbeddingsEqualTheOfflineEncoder) {
                                "model": "any"})");
   ASSERT_EQ(code, 200) << body;
   nlohmann::json j = nlohmann::json::parse(body);
-  expect_near(j["data"][0]["embedding"].get<std::vector<float>>(), unit((*offline)[0].values, 64));
+  expect_near(j["data"][0]["embedding"].get<std::vector<float>>(), UnitVector((*offline)[0].values));
   // Token ids (OpenAI's token-array input): the text's ids, as the
   // tokenizer gives them without BOS, embed as the text; over gRPC too,
   // bit for bit.
@@ -193,7 +187,7 @@ TEST(ServerE2eTest, EveryRpcAndEmbeddingsEqualTheOfflineEncoder) {
       absl::StrCat(R"({"input": [[)", absl::StrJoin(text_ids, ","), R"(]], "dimensions": 16})"));
   ASSERT_EQ(code, 200) << body;
   j = nlohmann::json::parse(body);
-  expect_near(j["data"][0]["embedding"].get<std::vector<float>>(), unit((*offline)[0].values, 16));
+  expect_near(j["data"][0]["embedding"].get<std::vector<float>>(), UnitVector((*offline)[0].values, 16));
   v1::EmbedRequest by_ids;
   v1::EmbedInput* ids_input = by_ids.add_inputs();
   for (int32_t id : text_ids) ids_input->add_token_ids(static_cast<uint32_t>(id));
@@ -222,12 +216,6 @@ TEST(ServerE2eTest, TeiRoutesAnswerAsTheOfflineEncoder) {
   const std::string text = kTexts[0];
   auto offline = (*encoder)->Encode({{text, ""}, {text, "Retrieve a story"}}, EncodeOptions());
   ASSERT_TRUE(offline.ok());
-  const auto unit = [](std::vector<float> v) {
-    double sum = 0;
-    for (float x : v) sum += static_cast<double>(x) * x;
-    for (float& x : v) x = static_cast<float>(x / std::sqrt(sum));
-    return v;
-  };
   const auto near = [](const std::vector<float>& got, const std::vector<float>& want) {
     ASSERT_EQ(got.size(), want.size());
     for (size_t d = 0; d < got.size(); ++d) EXPECT_NEAR(got[d], want[d], 1e-6) << d;
@@ -237,7 +225,7 @@ TEST(ServerE2eTest, TeiRoutesAnswerAsTheOfflineEncoder) {
   auto [code, body] = Http(port, "POST", "/embed",
                            absl::StrCat(R"({"inputs": [")", text, R"("]})"));
   ASSERT_EQ(code, 200) << body;
-  near(nlohmann::json::parse(body)[0].get<std::vector<float>>(), unit((*offline)[0].values));
+  near(nlohmann::json::parse(body)[0].get<std::vector<float>>(), UnitVector((*offline)[0].values));
   std::tie(code, body) = Http(port, "POST", "/embed",
                               absl::StrCat(R"({"inputs": ")", text,
                                            R"(", "normalize": false, "prompt_name": "story"})"));

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -139,6 +140,14 @@ std::pair<int, std::string> Http(int port, const std::string& method, const std:
   const size_t split = response.find("\r\n\r\n");
   if (sp == std::string::npos || split == std::string::npos) return {-1, response};
   return {std::atoi(response.c_str() + sp + 1), response.substr(split + 4)};
+}
+
+std::vector<float> UnitVector(std::vector<float> v, size_t dims) {
+  if (dims > 0 && dims < v.size()) v.resize(dims);
+  double sum = 0;
+  for (float x : v) sum += static_cast<double>(x) * x;
+  for (float& x : v) x = static_cast<float>(x / std::sqrt(sum));
+  return v;
 }
 
 std::pair<int, std::string> RunCommand(const std::string& command, const std::string& err_file) {

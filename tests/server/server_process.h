@@ -71,6 +71,10 @@ std::pair<int, std::string> Http(int port, const std::string& method, const std:
 
 // Runs `command` in a shell, returning (exit code, stdout); stderr goes to
 // `err_file`. The exit code is -1 when the command did not exit normally.
+// `v` cut to its first `dims` values (0: all), then scaled to length 1 as
+// the server normalises (sum of squares in double).
+std::vector<float> UnitVector(std::vector<float> v, size_t dims = 0);
+
 std::pair<int, std::string> RunCommand(const std::string& command, const std::string& err_file);
 
 // The value of one sample line of Prometheus text ("name{labels} value"),
