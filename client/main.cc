@@ -29,6 +29,7 @@
 #include "model/nn/model_loader.h"
 #include "model/nn/tensor_io.h"
 #include "model/tokenizer/tokenizer.h"
+#include "model/train/sentences.h"
 
 namespace llm2vec {
 namespace {
@@ -44,6 +45,7 @@ constexpr char kUsage[] =
     "  encode     embed texts\n"
     "  tokenize   print the token ids of texts (also --server)\n"
     "  generate   greedy decoding from BOS (checks the causal path)\n"
+    "  sentences  split documents into sentences, one per line (SimCSE's data)\n"
     "\n"
     "Commands against a running llm2vec-server (--server HOST:PORT, --api-key KEY):\n"
     "  embed      embed texts (same input and output forms as encode)\n"
@@ -314,6 +316,53 @@ int RunGenerate(int argc, char** argv) {
   return 0;
 }
 
+int RunSentences(int argc, char** argv) {
+  FlagSet flags("llm2vec sentences",
+                "Turns a document file into SimCSE's data, one sentence per line\n"
+                "(llm2vec-train --objective simcse --data). Each line is stripped, then cut\n"
+                "after '.', '!' or '?' (and one closing double quote, \" or \xe2\x80\x9d) "
+                "followed by\n"
+                "whitespace; sentences under --min-words words are dropped. Abbreviations\n"
+                "(\"Mr.\") are cut like sentence ends. Streams: any file size.",
+                "LLM2VEC_");
+  std::string input, output;
+  int64_t min_words = 4;
+  flags.String("input", &input, "FILE", "documents, one or more lines each", true);
+  flags.String("output", &output, "FILE", "sentences, one per line [default: stdout]");
+  flags.Int("min-words", &min_words, "N", "drop sentences of fewer words", 1, 1000000);
+  if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
+  std::ifstream in(input, std::ios::binary);
+  if (!in) return CliFail(absl::StrCat("--input: cannot open '", input, "'"));
+  std::ofstream out_file;
+  if (!output.empty()) {
+    out_file.open(output, std::ios::binary | std::ios::trunc);
+    if (!out_file) return CliFail(absl::StrCat("--output: cannot write '", output, "'"));
+  }
+  std::ostream& out = output.empty() ? std::cout : out_file;
+  int64_t lines = 0, kept = 0, dropped = 0, words = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    ++lines;
+    for (const std::string& sentence : SplitSentences(line, /*min_words=*/1)) {
+      const int64_t n = CountWordsIn(sentence);
+      if (n < min_words) {
+        ++dropped;
+        continue;
+      }
+      out << sentence << '\n';
+      ++kept;
+      words += n;
+    }
+  }
+  out.flush();
+  if (!out) return CliFail(absl::StrCat("--output: write to '", output, "' failed"));
+  std::cerr << "llm2vec: " << lines << " lines -> " << kept << " sentences ("
+            << dropped << " under " << min_words << " words dropped), "
+            << (kept > 0 ? static_cast<double>(words) / static_cast<double>(kept) : 0.0)
+            << " words on average\n";
+  return 0;
+}
+
 int RunApiKey(int argc, char** argv) {
   FlagSet flags(
       "llm2vec api-key",
@@ -365,5 +414,6 @@ int main(int argc, char** argv) {
   if (command == "jobs") return llm2vec::RunJobs(argc, argv);
   if (command == "adapters") return llm2vec::RunAdapters(argc, argv);
   if (command == "api-key") return llm2vec::RunApiKey(argc, argv);
+  if (command == "sentences") return llm2vec::RunSentences(argc, argv);
   return llm2vec::CliUsage(absl::StrCat("unknown command '", command, "' (see llm2vec --help)"));
 }

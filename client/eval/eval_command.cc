@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "client/eval/eval_data.h"
 #include "client/eval/eval_embedders.h"
 #include "client/eval/eval_tasks.h"
@@ -27,10 +28,12 @@ constexpr char kSummary[] =
     "a running llm2vec-server (--server). Scores are percentages (x100).\n"
     "\n"
     "  sts             Spearman of cosine similarity vs gold scores. --data: STS-B's\n"
-    "                  tab-separated file (score, sentence1, sentence2 in fields 4, 5, 6)\n"
-    "                  or plain \"score<TAB>sentence1<TAB>sentence2\" lines.\n"
+    "                  tab-separated file (score, sentence1, sentence2 in fields 4, 5, 6,\n"
+    "                  counted from 0: the 5th to 7th columns) or plain\n"
+    "                  \"score<TAB>sentence1<TAB>sentence2\" lines.\n"
     "  classification  accuracy (and macro F1) of a logistic regression trained on the\n"
-    "                  embeddings (L2, C=1, L-BFGS, 100 iterations, standardised).\n"
+    "                  embeddings (L2, C=1, L-BFGS, --max-iterations, standardised; a\n"
+    "                  warning when it stops at that cap).\n"
     "                  --data: CSV with a header \"text,label\" (or \"text,category\"); tested\n"
     "                  on --test, else on a stratified 20% of --data chosen with --seed.\n"
     "  clustering      V-measure of k-means (k = distinct labels, k-means++, 10 restarts)\n"
@@ -38,7 +41,9 @@ constexpr char kSummary[] =
     "  retrieval       nDCG@10 of exact cosine search; --data: a BEIR folder (corpus.jsonl,\n"
     "                  queries.jsonl, qrels/test.tsv). --instruction applies to queries only.\n"
     "\n"
-    "Prints a table to stdout, a progress bar to stderr, and the scores as JSON to --output.";
+    "Prints what ran (model, adapters, attention, pooling, dtype, max length, seed) and a\n"
+    "table to stdout, progress to stderr (a bar on a terminal, plain lines every 5 s\n"
+    "elsewhere), and the same record with the scores as JSON to --output.";
 
 // The dataset's name for the table: the file or folder name.
 std::string BaseName(std::string path) {
@@ -64,6 +69,13 @@ std::string FormatScore(double v) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.2f", v);
   return buf;
+}
+
+// What was evaluated, for the table: the data file, and the test file
+// when there is one.
+std::string DataName(const std::string& data, const std::string& test) {
+  return test.empty() ? BaseName(data)
+                      : absl::StrCat(BaseName(test), " (trained on ", BaseName(data), ")");
 }
 
 // The score table, columns aligned.
@@ -100,6 +112,7 @@ int RunEval(int argc, char** argv) {
   std::string device = "cpu", dtype = "float32", attention = "bidirectional";
   std::vector<std::string> adapters;
   int64_t batch = 128, seed = 42, max_examples = 0, threads = 0, max_length = 0, timeout_s = 120;
+  int64_t max_iterations = 100;
   flags.String("task", &task, "TASK", "what to evaluate", true);
   flags.Choices("task", {"sts", "classification", "clustering", "retrieval"});
   flags.String("data", &data, "PATH", "the data set: a file, or a BEIR folder for retrieval", true);
@@ -133,6 +146,9 @@ int RunEval(int argc, char** argv) {
   flags.Int("max-length", &max_length, "N",
             "with --model: tokens per input; 0 = llm2vec_config.json's, else 512", 0);
   flags.Int("timeout-s", &timeout_s, "S", "with --server: deadline of each call", 1);
+  flags.Int("max-iterations", &max_iterations, "N",
+            "classification: L-BFGS iterations of the logistic regression (MTEB: 100)", 1,
+            1000000);
   if (int rc = ParseSubcommandFlags(flags, argc, argv); rc >= 0) return rc;
   server = connection.target;
 
@@ -148,6 +164,10 @@ int RunEval(int argc, char** argv) {
     }
   } else if (flags.IsSet("timeout-s")) {
     return CliUsage("--timeout-s: only with --server");
+  }
+  if (flags.IsSet("max-iterations") && task != "classification") {
+    return CliUsage(absl::StrCat("--max-iterations: only --task classification fits a classifier "
+                                 "(task is ", task, ")"));
   }
   if (!test.empty() && task != "classification") {
     return CliUsage(
@@ -229,6 +249,7 @@ int RunEval(int argc, char** argv) {
   options.batch = static_cast<size_t>(batch);
   options.seed = useed;
   options.progress = &std::cerr;
+  options.logistic.max_iterations = static_cast<int>(max_iterations);
   absl::StatusOr<EvalResult> result;
   if (task == "sts") {
     result = EvaluateSts(sts_pairs, **embedder, options);
@@ -248,22 +269,37 @@ int RunEval(int argc, char** argv) {
   std::cerr << "llm2vec: " << task << " (" << counts << "): " << result->texts_embedded
             << " texts embedded in " << FormatScore(result->embed_seconds) << " s, "
             << FormatScore(result->total_seconds) << " s in all\n";
-  PrintTable(std::cout, *result, BaseName(data));
+  for (const std::string& w : result->warnings) std::cerr << "llm2vec: warning: " << w << "\n";
+  // What ran, then the scores.
+  const TextEmbedder::Setup setup = (*embedder)->setup();
+  std::cout << "# " << (server.empty() ? absl::StrCat("model ", model) : absl::StrCat("server ", server))
+            << ", adapters [" << absl::StrJoin(adapters, ", ") << "], " << setup.attention
+            << " attention, " << setup.pooling << " pooling, " << setup.dtype << " on "
+            << setup.device << ", max length " << setup.max_length << ", seed " << seed
+            << (instruction.empty() ? "" : absl::StrCat(", instruction \"", instruction, "\""))
+            << "\n";
+  PrintTable(std::cout, *result, DataName(data, test));
   std::cout.flush();
 
   if (out_file.is_open()) {
     nlohmann::ordered_json j;
     j["task"] = task;
     j["data"] = data;
-    if (!test.empty()) j["test"] = test;
+    j["test"] = test.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(test);
     if (!server.empty()) {
       j["server"] = server;
-      if (!adapters.empty()) j["adapter"] = adapters.front();
+      j["adapter"] = adapters.empty() ? "" : adapters.front();
     } else {
       j["model"] = model;
       j["adapters"] = adapters;
     }
-    j["pooling"] = pooling.empty() ? "default" : pooling;
+    // What ran, as the embedder reports it (the server's own settings with
+    // --server), not what the flags left to defaults.
+    j["attention"] = setup.attention;
+    j["pooling"] = setup.pooling;
+    j["dtype"] = setup.dtype;
+    j["device"] = setup.device;
+    j["max_length"] = setup.max_length;
     j["instruction"] = instruction;
     j["seed"] = seed;
     j["max_examples"] = max_examples;
@@ -278,6 +314,7 @@ int RunEval(int argc, char** argv) {
     j["texts_embedded"] = result->texts_embedded;
     j["embed_seconds"] = result->embed_seconds;
     j["total_seconds"] = result->total_seconds;
+    j["warnings"] = result->warnings;
     out_file << j.dump(2) << "\n";
     out_file.flush();
     if (!out_file) return CliFail(absl::StrCat("--output: write to '", output, "' failed"));

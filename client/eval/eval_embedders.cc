@@ -18,8 +18,10 @@ namespace {
 // A model run in-process.
 class LocalEmbedder : public TextEmbedder {
  public:
-  LocalEmbedder(std::unique_ptr<Encoder> encoder, EncodeOptions options)
-      : encoder_(std::move(encoder)), options_(options) {}
+  LocalEmbedder(std::unique_ptr<Encoder> encoder, EncodeOptions options, Setup setup)
+      : encoder_(std::move(encoder)), options_(options), setup_(std::move(setup)) {}
+
+  Setup setup() const override { return setup_; }
 
   absl::StatusOr<EmbeddingRows> Embed(const std::vector<TextRecord>& inputs) override {
     std::vector<EncodeInput> encode_inputs;
@@ -36,13 +38,16 @@ class LocalEmbedder : public TextEmbedder {
  private:
   std::unique_ptr<Encoder> encoder_;
   EncodeOptions options_;
+  const Setup setup_;
 };
 
 // A running llm2vec-server.
 class RemoteEmbedder : public TextEmbedder {
  public:
-  RemoteEmbedder(std::unique_ptr<EmbeddingClient> client, v1::EmbedOptions options)
-      : client_(std::move(client)), options_(std::move(options)) {}
+  RemoteEmbedder(std::unique_ptr<EmbeddingClient> client, v1::EmbedOptions options, Setup setup)
+      : client_(std::move(client)), options_(std::move(options)), setup_(std::move(setup)) {}
+
+  Setup setup() const override { return setup_; }
 
   absl::StatusOr<EmbeddingRows> Embed(const std::vector<TextRecord>& inputs) override {
     v1::EmbedRequest request;
@@ -73,6 +78,7 @@ class RemoteEmbedder : public TextEmbedder {
  private:
   std::unique_ptr<EmbeddingClient> client_;
   v1::EmbedOptions options_;
+  const Setup setup_;
 };
 
 }  // namespace
@@ -115,7 +121,14 @@ absl::StatusOr<std::unique_ptr<TextEmbedder>> CreateLocalEmbedder(
   if (options.pooling.empty()) encode.pooling = (*encoder)->default_pooling();
   std::cerr << "llm2vec: pooling " << PoolingModeName(encode.pooling) << ", "
             << (options.causal ? "causal" : "bidirectional") << " attention\n";
-  return std::unique_ptr<TextEmbedder>(new LocalEmbedder(std::move(*encoder), encode));
+  TextEmbedder::Setup setup;
+  setup.attention = options.causal ? "causal" : "bidirectional";
+  setup.pooling = PoolingModeName(encode.pooling);
+  setup.dtype = options.dtype;
+  setup.device = options.device;
+  setup.max_length = encoder_options.llm2vec.max_length;
+  return std::unique_ptr<TextEmbedder>(
+      new LocalEmbedder(std::move(*encoder), encode, std::move(setup)));
 }
 
 absl::StatusOr<std::unique_ptr<TextEmbedder>> CreateRemoteEmbedder(
@@ -143,7 +156,22 @@ absl::StatusOr<std::unique_ptr<TextEmbedder>> CreateRemoteEmbedder(
                                      serving.status().message()));
   }
   if (!*serving) return absl::UnavailableError("the server is not SERVING");
-  return std::unique_ptr<TextEmbedder>(new RemoteEmbedder(std::move(*client), std::move(embed)));
+  // What the server runs: its attention, dtype and limit, and its default
+  // pooling unless one was asked for.
+  auto info = (*client)->Info();
+  if (!info.ok()) {
+    return absl::Status(info.status().code(),
+                        absl::StrCat(absl::StatusCodeToString(info.status().code()), ": ",
+                                     info.status().message()));
+  }
+  TextEmbedder::Setup setup;
+  setup.attention = info->attention();
+  setup.pooling = options.pooling.empty() ? info->default_pooling() : options.pooling;
+  setup.dtype = info->dtype();
+  setup.device = info->device();
+  setup.max_length = info->max_input_tokens();
+  return std::unique_ptr<TextEmbedder>(
+      new RemoteEmbedder(std::move(*client), std::move(embed), std::move(setup)));
 }
 
 }  // namespace llm2vec

@@ -152,6 +152,12 @@ absl::StatusOr<EvalResult> EvaluateClassification(const LabeledTexts& train,
                    {"test", static_cast<int64_t>(test.texts.size())},
                    {"labels", static_cast<int64_t>(names.size())},
                    {"lbfgs_iterations", model->iterations()}};
+  if (model->iterations() >= options.logistic.max_iterations) {
+    result.warnings.push_back(absl::StrCat(
+        "the logistic regression stopped at its cap of ", options.logistic.max_iterations,
+        " L-BFGS iterations before its gradient fell below ", options.logistic.gradient_tolerance,
+        " (as scikit-learn's max_iter does; MTEB uses 100); raise --max-iterations to fit further"));
+  }
   result.total_seconds = SecondsSince(start);
   return result;
 }

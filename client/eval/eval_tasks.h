@@ -27,10 +27,20 @@ namespace llm2vec {
 // Where embeddings come from.
 class TextEmbedder {
  public:
+  // What embeds, for the record of a run (empty fields: not known).
+  struct Setup {
+    std::string attention;   // "bidirectional" or "causal"
+    std::string pooling;     // the pooling used, never "default"
+    std::string dtype;       // compute dtype
+    std::string device;      // "cpu", "cuda:0"
+    int64_t max_length = 0;  // tokens per input
+  };
+
   virtual ~TextEmbedder() = default;
   // One embedding per input, in order, all of one width. Errors name the
   // offending input's index within `inputs`.
   virtual absl::StatusOr<EmbeddingRows> Embed(const std::vector<TextRecord>& inputs) = 0;
+  virtual Setup setup() const { return {}; }
 };
 
 struct EvalOptions {
@@ -62,6 +72,9 @@ struct EvalResult {
   int64_t texts_embedded = 0;  // distinct (instruction, text) inputs embedded
   double embed_seconds = 0;
   double total_seconds = 0;
+  // What the caller should know about the scores (e.g. a learner that
+  // stopped at its iteration cap).
+  std::vector<std::string> warnings;
 
   double main_score() const { return scores.empty() ? 0 : scores.front().second; }
 };

@@ -297,6 +297,102 @@ TEST(ServerE2eTest, TeiRoutesAnswerAsTheOfflineEncoder) {
   EXPECT_GT(info["max_input_length"].get<int64_t>(), 0);
 }
 
+// `llm2vec eval` records what it ran, in its JSON and above its table:
+// the attention, the pooling used (the server's default with --server),
+// dtype, max length, data and test files; a classifier stopped at its
+// iteration cap is said.
+TEST(ServerE2eTest, EvalRecordsWhatItRan) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  TempDir tmp;
+  const std::string sts = tmp.Join("sts.tsv");
+  std::ofstream(sts) << "5.0\tA cat sat.\tA cat sat down.\n1.0\tA dog ran.\tThe sun is hot.\n"
+                     << "3.0\tShe was happy.\tShe smiled.\n";
+  const std::string train = tmp.Join("train.csv"), test = tmp.Join("test.csv");
+  std::ofstream(train) << "text,label\nthe cat sat,cats\na cat slept,cats\nthe dog ran,dogs\n"
+                       << "a dog barked,dogs\n";
+  std::ofstream(test) << "text,label\na cat ran,cats\nthe dog slept,dogs\n";
+  const std::string cli = absl::StrCat(LLM2VEC_CLI_BIN, " eval ");
+  const std::string err = tmp.Join("stderr.txt");
+  const std::string json_file = tmp.Join("out.json");
+  auto [code, table] = RunCommand(cli + "--task sts --threads 1 --attention causal --data " + sts +
+                                      " --model " + DemoModel() + " --output " + json_file,
+                                  err);
+  ASSERT_EQ(code, 0) << table;
+  nlohmann::json j = nlohmann::json::parse(std::ifstream(json_file));
+  EXPECT_EQ(j["attention"], "causal");
+  EXPECT_EQ(j["pooling"], "mean");
+  EXPECT_EQ(j["dtype"], "float32");
+  EXPECT_EQ(j["device"], "cpu");
+  EXPECT_GT(j["max_length"].get<int64_t>(), 0);
+  EXPECT_TRUE(j["test"].is_null());
+  EXPECT_EQ(j["warnings"], nlohmann::json::array());
+  EXPECT_NE(table.find("causal attention, mean pooling, float32 on cpu"), std::string::npos)
+      << table;
+
+  std::tie(code, table) =
+      RunCommand(cli + "--task classification --threads 1 --max-iterations 1 --data " + train +
+                     " --test " + test + " --model " + DemoModel() + " --output " + json_file,
+                 err);
+  ASSERT_EQ(code, 0) << table;
+  j = nlohmann::json::parse(std::ifstream(json_file));
+  EXPECT_EQ(j["test"], test);
+  EXPECT_EQ(j["attention"], "bidirectional");
+  ASSERT_EQ(j["warnings"].size(), 1u);
+  EXPECT_NE(j["warnings"][0].get<std::string>().find("stopped at its cap of 1"), std::string::npos);
+  EXPECT_NE(table.find("test.csv (trained on train.csv)"), std::string::npos) << table;
+  std::ifstream err_in(err);
+  const std::string err_text((std::istreambuf_iterator<char>(err_in)),
+                             std::istreambuf_iterator<char>());
+  EXPECT_NE(err_text.find("warning: the logistic regression stopped at its cap"),
+            std::string::npos)
+      << err_text;
+
+  // Through a server: the server's settings.
+  ServerProcess server({});
+  std::tie(code, table) = RunCommand(cli + "--task sts --data " + sts + " --server " +
+                                         server.grpc_target() + " --output " + json_file,
+                                     err);
+  ASSERT_EQ(code, 0) << table;
+  j = nlohmann::json::parse(std::ifstream(json_file));
+  EXPECT_EQ(j["attention"], "bidirectional");
+  EXPECT_EQ(j["pooling"], "mean");
+  EXPECT_EQ(j["dtype"], "float32");
+  EXPECT_EQ(j["server"], server.grpc_target());
+}
+
+// `llm2vec sentences` writes SimCSE's one-sentence-per-line data from
+// documents; on the TinyStories slice it makes EVALUATION.md's SimCSE file
+// (14,485 sentences, made by the session-2 script with the same rule).
+TEST(ServerE2eTest, SentencesCommandMakesSimCsesDataFromDocuments) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  TempDir tmp;
+  const std::string docs = tmp.Join("docs.txt"), out = tmp.Join("sentences.txt");
+  std::ofstream(docs) << "Tom ran home. He was very happy! Hi.\n\n"
+                      << "  \"Look at the dog,\" said Mom. The dog ran away fast.  \n";
+  const std::string cli = absl::StrCat(LLM2VEC_CLI_BIN, " sentences ");
+  const std::string err = tmp.Join("stderr.txt");
+  ASSERT_EQ(RunCommand(cli + "--input " + docs + " --output " + out, err).first, 0);
+  std::ifstream in(out);
+  const std::string written((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(written, "He was very happy!\n\"Look at the dog,\" said Mom.\nThe dog ran away fast.\n");
+  std::ifstream err_in(err);
+  const std::string summary((std::istreambuf_iterator<char>(err_in)),
+                            std::istreambuf_iterator<char>());
+  EXPECT_NE(summary.find("3 lines -> 3 sentences (2 under 4 words dropped)"), std::string::npos)
+      << summary;
+
+  ASSERT_EQ(RunCommand(cli + "--input " + TestdataPath("data/tinystories/tinystories_val_slice.txt") +
+                           " --output " + out,
+                       err)
+                .first,
+            0);
+  std::ifstream sentences(out);
+  int64_t lines = 0;
+  for (std::string line; std::getline(sentences, line);) ++lines;
+  EXPECT_EQ(lines, 14485);
+  EXPECT_EQ(RunCommand(cli + "--input " + tmp.Join("missing.txt"), err).first, 1);
+}
+
 // `llm2vec embed` against the server writes what `llm2vec encode` writes
 // offline (so scripts can switch), and every command exits 1 when the work
 // fails and 2 when the command line is wrong.

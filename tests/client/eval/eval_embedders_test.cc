@@ -46,5 +46,24 @@ TEST(LocalEmbedderTest, CausalAttentionIsCausalAndBidirectionalIsNot) {
   EXPECT_GT(MaxAbsDiff(BosEmbedding(false, a), BosEmbedding(false, b)), 1e-2);
 }
 
+// The setup a run records is what the embedder runs: the model's default
+// pooling when none was asked for, the attention, dtype and token limit.
+TEST(LocalEmbedderTest, SetupSaysWhatRuns) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  LocalEmbedderOptions o;
+  o.model = TestdataPath("models/stories260k-gguf/stories260K.gguf");
+  o.threads = 1;
+  o.causal = true;
+  o.max_length = 64;
+  auto embedder = CreateLocalEmbedder(o);
+  ASSERT_TRUE(embedder.ok()) << embedder.status();
+  const TextEmbedder::Setup setup = (*embedder)->setup();
+  EXPECT_EQ(setup.attention, "causal");
+  EXPECT_EQ(setup.pooling, "mean");
+  EXPECT_EQ(setup.dtype, "float32");
+  EXPECT_EQ(setup.device, "cpu");
+  EXPECT_EQ(setup.max_length, 64);
+}
+
 }  // namespace
 }  // namespace llm2vec

@@ -496,6 +496,19 @@ TEST(EvalTasksTest, ClassificationAndClusteringOnSeparableTopics) {
   EXPECT_EQ(classified->main_metric, "accuracy");
   EXPECT_NEAR(classified->main_score(), 100.0, 1e-9);
   EXPECT_NEAR(classified->scores[1].second, 100.0, 1e-9);  // f1
+  EXPECT_TRUE(classified->warnings.empty());  // converged within 100 iterations
+
+  // Stopped at its cap: said, with the flag that raises it.
+  options.logistic.max_iterations = 1;
+  auto capped =
+      EvaluateClassification(ThreeTopics(20, 0), ThreeTopics(5, 100), embedder, options);
+  ASSERT_TRUE(capped.ok()) << capped.status();
+  ASSERT_EQ(capped->warnings.size(), 1u);
+  EXPECT_NE(capped->warnings[0].find("stopped at its cap of 1 L-BFGS iterations"),
+            std::string::npos)
+      << capped->warnings[0];
+  EXPECT_NE(capped->warnings[0].find("--max-iterations"), std::string::npos);
+  options.logistic.max_iterations = 100;
 
   auto clustered = EvaluateClustering(ThreeTopics(10, 0), embedder, options);
   ASSERT_TRUE(clustered.ok()) << clustered.status();
