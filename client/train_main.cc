@@ -70,7 +70,12 @@ int Run(int argc, char** argv) {
                "base model: Hugging Face folder, .gguf file or hub id from the local cache", true);
   flags.List("adapter", &adapters, "DIR",
              "LoRA adapter folder merged into the base before training, in order");
-  flags.String("data", &data, "FILE", "training data (text lines, or JSON lines for supervised)",
+  flags.String("data", &data, "FILE",
+               "training data (text lines, or JSON lines for supervised). SimCSE and supervised "
+               "lines are shuffled every epoch from --seed, as the reference's Trainer does: "
+               "exactly (an index of the lines) up to 4194304 lines, beyond that through a "
+               "shuffle buffer of 65536 lines; MNTP packs consecutive lines in file order. The "
+               "order used is printed at start (and is a job event on the server)",
                true);
   flags.String("output", &output, "DIR", "adapter folder to write (replaced atomically)", true);
   int64_t log_every = 10, threads = 0;
@@ -143,6 +148,7 @@ int Run(int argc, char** argv) {
       ObjectiveName(o.objective), o.steps, o.grad_accum, o.batch_size, o.max_length, o.lr,
       o.warmup_steps, o.lora.r, o.lora.lora_alpha, o.lora.lora_dropout, t.lora().num_parameters(),
       o.seed, BytesText(EstimateTrainingBytes(o, model_config)));
+  std::cerr << "llm2vec-train: data order: " << t.data_order() << "\n";
 
   ::signal(SIGINT, OnInterrupt);
   ::signal(SIGTERM, OnInterrupt);

@@ -144,6 +144,25 @@ absl::StatusOr<std::unique_ptr<Trainer>> Trainer::Create(LoadedModel model,
   }
 }
 
+LineShuffle Trainer::Shuffle() const {
+  // As the reference's Trainer draws its batches: a new order every epoch,
+  // from the job's seed.
+  LineShuffle shuffle;
+  shuffle.enabled = true;
+  shuffle.seed = options_.seed;
+  return shuffle;
+}
+
+std::string Trainer::data_order() const {
+  if (packer_) return "MNTP sequences packed from the lines in file order";
+  return sentences_ ? sentences_->order() : triples_->order();
+}
+
+const char* Trainer::DataOrderKind() const {
+  if (packer_) return "file";
+  return sentences_ ? sentences_->order_kind() : triples_->order_kind();
+}
+
 absl::Status Trainer::OpenData() {
   const std::string& name = DataName();
   switch (options_.objective) {
@@ -154,13 +173,13 @@ absl::Status Trainer::OpenData() {
       break;
     }
     case Objective::kSimCse: {
-      auto r = LineReader::Open(options_.data_path, name);
+      auto r = LineReader::Open(options_.data_path, name, Shuffle());
       if (!r.ok()) return r.status();
       sentences_ = std::move(*r);
       break;
     }
     case Objective::kSupervised: {
-      auto r = TripleReader::Open(options_.data_path, name);
+      auto r = TripleReader::Open(options_.data_path, name, Shuffle());
       if (!r.ok()) return r.status();
       triples_ = std::move(*r);
       break;
@@ -437,8 +456,9 @@ absl::Status Trainer::WriteCheckpointFiles(const std::string& dir) const {
   DataPosition pos = packer_     ? packer_->position()
                      : sentences_ ? sentences_->position()
                                   : triples_->position();
-  j["data"] = {{"offset", pos.offset}, {"line", pos.line}, {"epoch", pos.epoch},
-               {"pending", pos.pending}};
+  j["data"] = {{"order", DataOrderKind()}, {"offset", pos.offset}, {"line", pos.line},
+               {"epoch", pos.epoch},  {"pending", pos.pending},
+               {"draws", pos.draws},  {"buffer", pos.buffer}};
   std::ostringstream rng;
   rng << rng_;
   j["mask_rng"] = rng.str();
@@ -529,11 +549,20 @@ absl::Status Trainer::Resume(const std::string& checkpoint_dir) {
     if (auto s = optimizer_->LoadState(st); !s.ok()) return bad(std::string(s.message()));
     // Data position.
     if (!j.contains("data") || !j["data"].is_object()) return bad("'data' is missing");
+    // Positions mean different things in file order and shuffled: a
+    // checkpoint of one cannot continue the other.
+    const std::string order = j["data"].value("order", "file");
+    if (order != DataOrderKind()) {
+      return bad(absl::StrCat("it read the data in '", order, "' order; this run reads in '",
+                              DataOrderKind(), "' order (", data_order(), ")"));
+    }
     DataPosition pos;
     pos.offset = j["data"].value("offset", uint64_t{0});
     pos.line = j["data"].value("line", int64_t{0});
     pos.epoch = j["data"].value("epoch", int64_t{0});
     pos.pending = j["data"].value("pending", std::vector<int32_t>());
+    pos.draws = j["data"].value("draws", int64_t{0});
+    pos.buffer = j["data"].value("buffer", std::vector<uint64_t>());
     absl::Status seek = packer_     ? packer_->Seek(pos)
                         : sentences_ ? sentences_->Seek(pos)
                                      : triples_->Seek(pos);

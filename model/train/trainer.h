@@ -136,11 +136,17 @@ class Trainer {
   // The llm2vec_config.json saved with the adapter: mean pooling, and the
   // base model's max_length / doc_max_length (not the training length).
   Llm2VecConfig llm2vec_config() const;
+  // How the data is ordered (LineReader::order(); MNTP: file order).
+  std::string data_order() const;
 
   // Implementation details follow.
  private:
   Trainer(TrainerOptions options, std::unique_ptr<Encoder> encoder);
   absl::Status OpenData();
+  // The order SimCSE's and the supervised lines are read in.
+  LineShuffle Shuffle() const;
+  // LineReader::order_kind() of the data ("file" for MNTP).
+  const char* DataOrderKind() const;
   const std::string& DataName() const {
     return options_.data_name.empty() ? options_.data_path : options_.data_name;
   }

@@ -601,6 +601,9 @@ void TrainingManager::StartJob(v1::Job job) {
       job.set_checkpoint_step(0);
       job.clear_checkpoint_path();
     }
+    // Which order the data comes in (an exact shuffle, or a buffer for a
+    // file too large to index): in the job's events, as GetJob shows them.
+    Record(job, v1::JobEvent::KIND_STATE, "data order", (*trainer)->data_order());
   }
 
   absl::MutexLock lock(&mu_);

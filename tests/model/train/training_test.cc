@@ -12,9 +12,13 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "common/atomic_dir.h"
 #include "model/formats/safetensors.h"
 #include "model/nn/lora.h"
@@ -734,6 +738,36 @@ TEST(TrainerTest, CheckpointsEveryNStepsKeepTheNewest) {
   EXPECT_NE(std::string(refused.message()).find("mntp"), std::string::npos) << refused;
 }
 
+// A checkpoint records the data order; one written in another order (file
+// order, by a build before shuffling) cannot continue a shuffled run: its
+// position would name other lines.
+TEST(TrainerTest, ACheckpointOfAnotherDataOrderIsRefused) {
+  LLM2VEC_REQUIRE_TESTDATA();
+  TempDir tmp;
+  TrainerOptions o = SmallOptions(Objective::kSimCse);
+  o.steps = 1;
+  o.batch_size = 2;
+  o.max_length = 16;
+  auto t = MakeTrainer(o);
+  ASSERT_NE(t, nullptr);
+  EXPECT_NE(t->data_order().find("an exact shuffle of"), std::string::npos) << t->data_order();
+  ASSERT_TRUE(t->Step().ok());
+  const std::string dir = tmp.Join("checkpoint-1");
+  ASSERT_TRUE(t->SaveCheckpoint(dir).ok());
+  nlohmann::json state = nlohmann::json::parse(std::ifstream(dir + "/trainer_state.json"));
+  EXPECT_EQ(state["data"]["order"], "exact");
+  state["data"]["order"] = "file";
+  std::ofstream(dir + "/trainer_state.json") << state.dump();
+  auto resumed = MakeTrainer(o);
+  ASSERT_NE(resumed, nullptr);
+  const absl::Status s = resumed->Resume(dir);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.message()).find("it read the data in 'file' order; this run reads in "
+                                          "'exact' order"),
+            std::string::npos)
+      << s;
+}
+
 // ----------------------------------------------------------------- data
 
 TEST(TrainingDataTest, LinesSkipBlanksCycleAndSeek) {
@@ -790,6 +824,101 @@ TEST(TrainingDataTest, MntpPacksTheTokenStreamBehindBos) {
   EXPECT_EQ(text, std::vector<int32_t>(stream.begin(), stream.begin() + 36));
 }
 
+// Reads `n` lines.
+std::vector<std::string> ReadLines(LineReader& r, int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    auto line = r.Next();
+    EXPECT_TRUE(line.ok()) << line.status();
+    out.push_back(line.ok() ? *line : "");
+  }
+  return out;
+}
+
+// A file of 50 numbered lines, with blank ones between.
+std::string FiftyLines(const TempDir& tmp, std::vector<std::string>* lines) {
+  const std::string path = tmp.Join("fifty.txt");
+  std::ofstream out(path);
+  for (int i = 0; i < 50; ++i) {
+    lines->push_back(absl::StrCat("line ", i));
+    out << lines->back() << (i % 7 == 0 ? "\n\n" : "\n");
+  }
+  return path;
+}
+
+// Shuffled lines, as the reference's Trainer draws them, in both modes: an
+// exact permutation (an index of the lines) and a shuffle buffer (a file
+// over the index bound). Each epoch holds every line once, in an order not
+// the file's, new every epoch, the same for the same seed, and a reader
+// that seeks to a saved position mid-epoch reads on exactly as the saver.
+TEST(TrainingDataTest, ShuffledLinesCoverEveryLineOncePerEpochAndResumeExactly) {
+  TempDir tmp;
+  std::vector<std::string> file_order;
+  const std::string path = FiftyLines(tmp, &file_order);
+  const std::set<std::string> all(file_order.begin(), file_order.end());
+  LineShuffle exact;
+  exact.enabled = true;
+  exact.seed = 7;
+  LineShuffle buffered = exact;
+  buffered.max_index_lines = 10;  // 50 lines are too many to index
+  buffered.buffer_lines = 8;
+  for (const LineShuffle& shuffle : {exact, buffered}) {
+    SCOPED_TRACE(shuffle.max_index_lines);
+    auto r = LineReader::Open(path, "", shuffle);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ((*r)->order_kind(), std::string(shuffle.max_index_lines == 10 ? "buffer" : "exact"));
+    const std::vector<std::string> epoch0 = ReadLines(**r, 50);
+    const std::vector<std::string> epoch1 = ReadLines(**r, 50);
+    EXPECT_EQ(std::set<std::string>(epoch0.begin(), epoch0.end()), all);
+    EXPECT_EQ(std::set<std::string>(epoch1.begin(), epoch1.end()), all);
+    EXPECT_NE(epoch0, file_order);
+    EXPECT_NE(epoch1, epoch0);
+    EXPECT_EQ((*r)->position().epoch, 1);
+    // The line numbers of messages are the file's (1-based, blanks counted).
+    const std::string last = epoch1.back();
+    const int i = std::stoi(last.substr(5));
+    EXPECT_EQ((*r)->last_line_number(), i + 1 + (i + 6) / 7);
+
+    // The same seed: the same order; another seed: another.
+    auto same = LineReader::Open(path, "", shuffle);
+    ASSERT_TRUE(same.ok());
+    EXPECT_EQ(ReadLines(**same, 100), [&] {
+      std::vector<std::string> both = epoch0;
+      both.insert(both.end(), epoch1.begin(), epoch1.end());
+      return both;
+    }());
+    LineShuffle other_seed = shuffle;
+    other_seed.seed = 8;
+    auto other = LineReader::Open(path, "", other_seed);
+    ASSERT_TRUE(other.ok());
+    EXPECT_NE(ReadLines(**other, 50), epoch0);
+
+    // Saved mid-epoch (several places, the buffer's last lines among them),
+    // resumed by a new reader: the same lines follow.
+    for (int at : {3, 47, 71}) {
+      auto saver = LineReader::Open(path, "", shuffle);
+      ASSERT_TRUE(saver.ok());
+      ReadLines(**saver, at);
+      const DataPosition pos = (*saver)->position();
+      auto resumed = LineReader::Open(path, "", shuffle);
+      ASSERT_TRUE(resumed.ok());
+      ASSERT_TRUE((*resumed)->Seek(pos).ok());
+      EXPECT_EQ(ReadLines(**resumed, 60), ReadLines(**saver, 60)) << "from line " << at;
+    }
+  }
+  EXPECT_EQ((*LineReader::Open(path, "", exact))->order(),
+            "an exact shuffle of 50 lines per epoch (seed 7)");
+  EXPECT_EQ((*LineReader::Open(path, "", buffered))->order(),
+            "a shuffle buffer of 8 lines (the file has over 10 lines; seed 7)");
+  // No text at all is an error in both modes.
+  std::ofstream(tmp.Join("empty.txt")) << "\n  \n";
+  for (const LineShuffle& shuffle : {exact, buffered}) {
+    auto e = LineReader::Open(tmp.Join("empty.txt"), "", shuffle);
+    ASSERT_TRUE(e.ok());
+    EXPECT_EQ((*e)->Next().status().code(), absl::StatusCode::kInvalidArgument);
+  }
+}
+
 TEST(TrainingDataTest, TriplesNeedTheirFieldsAndNameTheLine) {
   TempDir tmp;
   const std::string path = tmp.Join("t.jsonl");
@@ -833,10 +962,14 @@ TEST(TrainerTest, SupervisedBatchesPoolTheQueryTextOnly) {
   ASSERT_TRUE(batch.ok()) << batch.status();
   ASSERT_EQ(batch->inputs.size(), 2);
   ASSERT_EQ(batch->documents.size(), 4);
-  // The query pools its own tokens, not the instruction's (nor BOS).
-  const int64_t query_tokens = static_cast<int64_t>(t->tokenizer().Encode("a dog in the park", false).size());
-  EXPECT_EQ(batch->inputs.spans[0].pooled, query_tokens);
-  EXPECT_GT(batch->inputs.spans[0].length, query_tokens + 3);
+  // The query pools its own tokens, not the instruction's (nor BOS); the
+  // triples come shuffled, so the first may be any of the four.
+  std::set<int64_t> query_tokens;
+  for (const char* q : {"a dog in the park", "a cake", "a boat", "the moon"}) {
+    query_tokens.insert(static_cast<int64_t>(t->tokenizer().Encode(q, false).size()));
+  }
+  EXPECT_EQ(query_tokens.count(batch->inputs.spans[0].pooled), 1u) << batch->inputs.spans[0].pooled;
+  EXPECT_GT(batch->inputs.spans[0].length, batch->inputs.spans[0].pooled + 3);
   // Documents carry no instruction: all but BOS pooled.
   EXPECT_EQ(batch->documents.spans[2].pooled, batch->documents.spans[2].length - 1);
   ASSERT_TRUE(t->Train().ok());
