@@ -389,7 +389,7 @@ int RunBench(int argc, char** argv) {
   std::string input, model;
   LoadSettings load;
   int64_t duration_s = 10, rounds = 3;
-  flags.String("input", &input, "FILE", "texts, one per line, used round robin [required]", true);
+  flags.String("input", &input, "FILE", "texts, one per line, used round robin", true);
   flags.Int("concurrency", &load.concurrency, "N", "concurrent clients", 1, 10000);
   flags.Int("duration-s", &duration_s, "S", "how long to send (all rounds together)", 1, 3600);
   flags.Int("requests", &load.requests, "N", "stop after N requests in all (0: time only)", 0);

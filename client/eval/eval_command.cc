@@ -9,6 +9,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -43,7 +44,8 @@ constexpr char kSummary[] =
     "\n"
     "Prints what ran (model, adapters, attention, pooling, dtype, max length, seed) and a\n"
     "table to stdout, progress to stderr (a bar on a terminal, plain lines every 5 s\n"
-    "elsewhere), and the same record with the scores as JSON to --output.";
+    "elsewhere), and the same record with the scores as JSON to --output. Several --data\n"
+    "files: one embedder, one table, and a JSON array of one record per file.";
 
 // The dataset's name for the table: the file or folder name.
 std::string BaseName(std::string path) {
@@ -78,11 +80,18 @@ std::string DataName(const std::string& data, const std::string& test) {
                       : absl::StrCat(BaseName(test), " (trained on ", BaseName(data), ")");
 }
 
-// The score table, columns aligned.
-void PrintTable(std::ostream& os, const EvalResult& result, const std::string& data_name) {
+// The score table, columns aligned: a row per metric of each data set,
+// its main metric marked.
+void PrintTable(std::ostream& os,
+                const std::vector<std::pair<const EvalResult*, std::string>>& results) {
   std::vector<std::vector<std::string>> rows = {{"task", "data", "metric", "score"}};
-  for (const auto& [metric, value] : result.scores) {
-    rows.push_back({result.task, data_name, metric, FormatScore(value)});
+  std::vector<bool> main = {false};
+  for (const auto& [result, data_name] : results) {
+    for (size_t m = 0; m < result->scores.size(); ++m) {
+      rows.push_back({result->task, data_name, result->scores[m].first,
+                      FormatScore(result->scores[m].second)});
+      main.push_back(m == 0);
+    }
   }
   std::vector<size_t> width(4, 0);
   for (const auto& row : rows) {
@@ -99,7 +108,7 @@ void PrintTable(std::ostream& os, const EvalResult& result, const std::string& d
         cell.append(width[c] - cell.size(), ' ');
       line += (c == 0 ? "" : "  ") + cell;
     }
-    if (r == 1) line += "  (main)";
+    if (main[r]) line += "  (main)";
     os << line << "\n";
   }
 }
@@ -108,14 +117,17 @@ void PrintTable(std::ostream& os, const EvalResult& result, const std::string& d
 
 int RunEval(int argc, char** argv) {
   FlagSet flags("llm2vec eval", kSummary, "LLM2VEC_");
-  std::string task, data, test, server, model, instruction, pooling, output;
+  std::string task, test, server, model, instruction, pooling, output;
+  std::vector<std::string> data_sets;
   std::string device = "cpu", dtype = "float32", attention = "bidirectional";
   std::vector<std::string> adapters;
   int64_t batch = 128, seed = 42, max_examples = 0, threads = 0, max_length = 0, timeout_s = 120;
   int64_t max_iterations = 100;
   flags.String("task", &task, "TASK", "what to evaluate", true);
   flags.Choices("task", {"sts", "classification", "clustering", "retrieval"});
-  flags.String("data", &data, "PATH", "the data set: a file, or a BEIR folder for retrieval", true);
+  flags.List("data", &data_sets, "PATH",
+             "the data set: a file, or a BEIR folder for retrieval; several --data (one task, "
+             "one embedder) give one table, and --output a JSON array of one record each");
   flags.String("test", &test, "FILE", "classification: the test CSV [default: 20% of --data]");
   ServerConnection connection;
   connection.target.clear();  // set: embed through the server
@@ -169,6 +181,10 @@ int RunEval(int argc, char** argv) {
     return CliUsage(absl::StrCat("--max-iterations: only --task classification fits a classifier "
                                  "(task is ", task, ")"));
   }
+  if (data_sets.empty()) return CliUsage("--data is required");
+  if (!test.empty() && data_sets.size() > 1) {
+    return CliUsage("--test: with one --data only (it is that data set's test split)");
+  }
   if (!test.empty() && task != "classification") {
     return CliUsage(
         absl::StrCat("--test: only --task classification takes a test file (task is ", task, ")"));
@@ -181,41 +197,50 @@ int RunEval(int argc, char** argv) {
     if (!out_file) return CliFail(absl::StrCat("--output: cannot write '", output, "'"));
   }
 
-  // Read (and subsample) the data before loading a model.
+  // Read (and subsample) every data set before loading a model.
   const size_t max_n = static_cast<size_t>(max_examples);
   const uint64_t useed = static_cast<uint64_t>(seed);
-  std::vector<StsPair> sts_pairs;
-  LabeledTexts train, test_set;
-  BeirDataset beir;
-  auto data_error = [&](const char* flag, const absl::Status& s) {
+  struct TaskData {
+    std::string data;
+    std::vector<StsPair> sts_pairs;
+    LabeledTexts train, test_set;
+    BeirDataset beir;
+  };
+  std::vector<TaskData> sets;
+  auto data_error = [&](const std::string& flag, const absl::Status& s) {
     return CliFail(absl::StrCat("--", flag, ": ", s.message()));
   };
-  if (task == "sts") {
-    auto pairs = ReadStsPairs(data);
-    if (!pairs.ok()) return data_error("data", pairs.status());
-    sts_pairs = Pick(*pairs, SeededSubsample(pairs->size(), max_n, useed));
-  } else if (task == "classification" || task == "clustering") {
-    auto rows = ReadLabeledCsv(data);
-    if (!rows.ok()) return data_error("data", rows.status());
-    train = Pick(*rows, SeededSubsample(rows->texts.size(), max_n, useed));
-    if (task == "classification") {
-      if (!test.empty()) {
-        auto test_rows = ReadLabeledCsv(test);
-        if (!test_rows.ok()) return data_error("test", test_rows.status());
-        test_set = Pick(*test_rows, SeededSubsample(test_rows->texts.size(), max_n, useed));
-      } else {
-        const TrainTestSplit split = StratifiedSplit(train.labels, 0.2, useed);
-        test_set = Pick(train, split.test);
-        train = Pick(train, split.train);
+  for (const std::string& data : data_sets) {
+    TaskData& d = sets.emplace_back();
+    d.data = data;
+    const std::string flag = data_sets.size() > 1 ? absl::StrCat("data ", data) : "data";
+    if (task == "sts") {
+      auto pairs = ReadStsPairs(data);
+      if (!pairs.ok()) return data_error(flag, pairs.status());
+      d.sts_pairs = Pick(*pairs, SeededSubsample(pairs->size(), max_n, useed));
+    } else if (task == "classification" || task == "clustering") {
+      auto rows = ReadLabeledCsv(data);
+      if (!rows.ok()) return data_error(flag, rows.status());
+      d.train = Pick(*rows, SeededSubsample(rows->texts.size(), max_n, useed));
+      if (task == "classification") {
+        if (!test.empty()) {
+          auto test_rows = ReadLabeledCsv(test);
+          if (!test_rows.ok()) return data_error("test", test_rows.status());
+          d.test_set = Pick(*test_rows, SeededSubsample(test_rows->texts.size(), max_n, useed));
+        } else {
+          const TrainTestSplit split = StratifiedSplit(d.train.labels, 0.2, useed);
+          d.test_set = Pick(d.train, split.test);
+          d.train = Pick(d.train, split.train);
+        }
       }
+    } else {
+      auto folder = ReadBeirFolder(data);
+      if (!folder.ok()) return data_error(flag, folder.status());
+      d.beir = std::move(*folder);
+      const std::vector<size_t> keep = SeededSubsample(d.beir.query_ids.size(), max_n, useed);
+      d.beir.query_ids = Pick(d.beir.query_ids, keep);
+      d.beir.query_texts = Pick(d.beir.query_texts, keep);
     }
-  } else {
-    auto folder = ReadBeirFolder(data);
-    if (!folder.ok()) return data_error("data", folder.status());
-    beir = std::move(*folder);
-    const std::vector<size_t> keep = SeededSubsample(beir.query_ids.size(), max_n, useed);
-    beir.query_ids = Pick(beir.query_ids, keep);
-    beir.query_texts = Pick(beir.query_texts, keep);
   }
 
   // The embedder.
@@ -250,26 +275,34 @@ int RunEval(int argc, char** argv) {
   options.seed = useed;
   options.progress = &std::cerr;
   options.logistic.max_iterations = static_cast<int>(max_iterations);
-  absl::StatusOr<EvalResult> result;
-  if (task == "sts") {
-    result = EvaluateSts(sts_pairs, **embedder, options);
-  } else if (task == "classification") {
-    result = EvaluateClassification(train, test_set, **embedder, options);
-  } else if (task == "clustering") {
-    result = EvaluateClustering(train, **embedder, options);
-  } else {
-    result = EvaluateRetrieval(beir, **embedder, options);
+  std::vector<EvalResult> results;
+  for (const TaskData& d : sets) {
+    absl::StatusOr<EvalResult> result;
+    if (task == "sts") {
+      result = EvaluateSts(d.sts_pairs, **embedder, options);
+    } else if (task == "classification") {
+      result = EvaluateClassification(d.train, d.test_set, **embedder, options);
+    } else if (task == "clustering") {
+      result = EvaluateClustering(d.train, **embedder, options);
+    } else {
+      result = EvaluateRetrieval(d.beir, **embedder, options);
+    }
+    if (!result.ok()) {
+      return CliFail(absl::StrCat(task, sets.size() > 1 ? absl::StrCat(" on ", d.data) : "", ": ",
+                                  result.status().message()));
+    }
+    std::string counts;
+    for (const auto& [name, n] : result->counts) {
+      absl::StrAppend(&counts, counts.empty() ? "" : ", ", n, " ", name);
+    }
+    std::cerr << "llm2vec: " << task << " on " << BaseName(d.data) << " (" << counts
+              << "): " << result->texts_embedded << " texts embedded in "
+              << FormatScore(result->embed_seconds) << " s, "
+              << FormatScore(result->total_seconds) << " s in all\n";
+    for (const std::string& w : result->warnings) std::cerr << "llm2vec: warning: " << w << "\n";
+    results.push_back(std::move(*result));
   }
-  if (!result.ok()) return CliFail(absl::StrCat(task, ": ", result.status().message()));
 
-  std::string counts;
-  for (const auto& [name, n] : result->counts) {
-    absl::StrAppend(&counts, counts.empty() ? "" : ", ", n, " ", name);
-  }
-  std::cerr << "llm2vec: " << task << " (" << counts << "): " << result->texts_embedded
-            << " texts embedded in " << FormatScore(result->embed_seconds) << " s, "
-            << FormatScore(result->total_seconds) << " s in all\n";
-  for (const std::string& w : result->warnings) std::cerr << "llm2vec: warning: " << w << "\n";
   // What ran, then the scores.
   const TextEmbedder::Setup setup = (*embedder)->setup();
   std::cout << "# " << (server.empty() ? absl::StrCat("model ", model) : absl::StrCat("server ", server))
@@ -278,44 +311,54 @@ int RunEval(int argc, char** argv) {
             << setup.device << ", max length " << setup.max_length << ", seed " << seed
             << (instruction.empty() ? "" : absl::StrCat(", instruction \"", instruction, "\""))
             << "\n";
-  PrintTable(std::cout, *result, DataName(data, test));
+  std::vector<std::pair<const EvalResult*, std::string>> rows;
+  for (size_t i = 0; i < sets.size(); ++i) {
+    rows.emplace_back(&results[i], DataName(sets[i].data, test));
+  }
+  PrintTable(std::cout, rows);
   std::cout.flush();
 
   if (out_file.is_open()) {
-    nlohmann::ordered_json j;
-    j["task"] = task;
-    j["data"] = data;
-    j["test"] = test.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(test);
-    if (!server.empty()) {
-      j["server"] = server;
-      j["adapter"] = adapters.empty() ? "" : adapters.front();
-    } else {
-      j["model"] = model;
-      j["adapters"] = adapters;
+    nlohmann::ordered_json all = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < sets.size(); ++i) {
+      const EvalResult& result = results[i];
+      nlohmann::ordered_json j;
+      j["task"] = task;
+      j["data"] = sets[i].data;
+      j["test"] = test.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(test);
+      if (!server.empty()) {
+        j["server"] = server;
+        j["adapter"] = adapters.empty() ? "" : adapters.front();
+      } else {
+        j["model"] = model;
+        j["adapters"] = adapters;
+      }
+      // What ran, as the embedder reports it (the server's own settings
+      // with --server), not what the flags left to defaults.
+      j["attention"] = setup.attention;
+      j["pooling"] = setup.pooling;
+      j["dtype"] = setup.dtype;
+      j["device"] = setup.device;
+      j["max_length"] = setup.max_length;
+      j["instruction"] = instruction;
+      j["seed"] = seed;
+      j["max_examples"] = max_examples;
+      j["main_metric"] = result.main_metric;
+      j["main_score"] = result.main_score();  // NaN is written as null
+      nlohmann::ordered_json scores = nlohmann::ordered_json::object();
+      for (const auto& [metric, value] : result.scores) scores[metric] = value;
+      j["scores"] = scores;
+      nlohmann::ordered_json count_json = nlohmann::ordered_json::object();
+      for (const auto& [name, n] : result.counts) count_json[name] = n;
+      j["counts"] = count_json;
+      j["texts_embedded"] = result.texts_embedded;
+      j["embed_seconds"] = result.embed_seconds;
+      j["total_seconds"] = result.total_seconds;
+      j["warnings"] = result.warnings;
+      all.push_back(std::move(j));
     }
-    // What ran, as the embedder reports it (the server's own settings with
-    // --server), not what the flags left to defaults.
-    j["attention"] = setup.attention;
-    j["pooling"] = setup.pooling;
-    j["dtype"] = setup.dtype;
-    j["device"] = setup.device;
-    j["max_length"] = setup.max_length;
-    j["instruction"] = instruction;
-    j["seed"] = seed;
-    j["max_examples"] = max_examples;
-    j["main_metric"] = result->main_metric;
-    j["main_score"] = result->main_score();  // NaN is written as null
-    nlohmann::ordered_json scores = nlohmann::ordered_json::object();
-    for (const auto& [metric, value] : result->scores) scores[metric] = value;
-    j["scores"] = scores;
-    nlohmann::ordered_json count_json = nlohmann::ordered_json::object();
-    for (const auto& [name, n] : result->counts) count_json[name] = n;
-    j["counts"] = count_json;
-    j["texts_embedded"] = result->texts_embedded;
-    j["embed_seconds"] = result->embed_seconds;
-    j["total_seconds"] = result->total_seconds;
-    j["warnings"] = result->warnings;
-    out_file << j.dump(2) << "\n";
+    // One data set: its record; several: an array of them.
+    out_file << (all.size() == 1 ? all[0] : all).dump(2) << "\n";
     out_file.flush();
     if (!out_file) return CliFail(absl::StrCat("--output: write to '", output, "' failed"));
   }

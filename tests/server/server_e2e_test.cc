@@ -347,6 +347,28 @@ TEST(ServerE2eTest, EvalRecordsWhatItRan) {
             std::string::npos)
       << err_text;
 
+  // Several data files: one embedder, one table, a JSON array.
+  const std::string sts2 = tmp.Join("sts2.tsv");
+  std::ofstream(sts2) << "4.0\tA boy ran.\tA boy ran fast.\n0.5\tA cat sat.\tRain fell.\n"
+                      << "2.0\tShe sang.\tShe sang a song.\n";
+  std::tie(code, table) = RunCommand(cli + "--task sts --threads 1 --data " + sts + " --data " +
+                                         sts2 + " --model " + DemoModel() + " --output " + json_file,
+                                     err);
+  ASSERT_EQ(code, 0) << table;
+  j = nlohmann::json::parse(std::ifstream(json_file));
+  ASSERT_TRUE(j.is_array());
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0]["data"], sts);
+  EXPECT_EQ(j[1]["data"], sts2);
+  EXPECT_EQ(j[1]["counts"]["pairs"], 3);
+  EXPECT_NE(table.find("sts.tsv"), std::string::npos) << table;
+  EXPECT_NE(table.find("sts2.tsv"), std::string::npos) << table;
+  EXPECT_EQ(RunCommand(cli + "--task classification --data " + train + " --data " + train +
+                           " --test " + test + " --model " + DemoModel(),
+                       err)
+                .first,
+            2);
+
   // Through a server: the server's settings.
   ServerProcess server({});
   std::tie(code, table) = RunCommand(cli + "--task sts --data " + sts + " --server " +
