@@ -67,8 +67,10 @@ absl::Status ParseBoundedBody(const std::string& body, absl::string_view key,
                                             json& parsed) {
     if (depth == 1 && event == json::parse_event_t::key) {
       in_key = parsed.is_string() && parsed.get_ref<const std::string&>() == key;
-    } else if (!in_key) {
-    } else if (event == json::parse_event_t::array_start) {
+      return true;
+    }
+    if (!in_key) return true;  // other fields are not counted
+    if (event == json::parse_event_t::array_start) {
       ids_seen = 0;
       array_depth = depth;
     } else if (event == json::parse_event_t::object_start && depth >= 2) {

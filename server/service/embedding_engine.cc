@@ -367,13 +367,13 @@ void EmbeddingEngine::RunBatch(EmbedBatch batch) {
 
 absl::Status EmbeddingEngine::CheckInputBytes(
     const google::protobuf::RepeatedPtrField<v1::EmbedInput>& inputs, int64_t* total) const {
-  *total = 0;
+  int64_t sum = 0;
   for (int i = 0; i < inputs.size(); ++i) {
     // A token id counts as the 4 bytes it takes.
     const int64_t bytes = static_cast<int64_t>(inputs[i].text().size() +
                                                inputs[i].instruction().size()) +
                           4 * static_cast<int64_t>(inputs[i].token_ids_size());
-    *total += bytes;
+    sum += bytes;
     if (bytes > options_.max_input_bytes) {
       return absl::InvalidArgumentError(
           absl::StrCat("inputs[", i, "] is ", bytes, " bytes",
@@ -381,6 +381,7 @@ absl::Status EmbeddingEngine::CheckInputBytes(
                        "; max_input_bytes is ", options_.max_input_bytes));
     }
   }
+  if (total != nullptr) *total = sum;
   return absl::OkStatus();
 }
 
@@ -433,8 +434,7 @@ absl::StatusOr<v1::TokenizeResponse> EmbeddingEngine::Tokenize(
                                                    " entries; max_inputs_per_request is ",
                                                    options_.max_inputs_per_request));
   }
-  int64_t input_bytes = 0;
-  if (absl::Status s = CheckInputBytes(request.inputs(), &input_bytes); !s.ok()) return s;
+  if (absl::Status s = CheckInputBytes(request.inputs()); !s.ok()) return s;
   v1::TokenizeResponse response;
   // The answer holds a string per token: at most as many tokens as may
   // wait in the queue (what one Embed call could ask of the server).

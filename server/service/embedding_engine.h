@@ -148,10 +148,10 @@ class EmbeddingEngine {
   absl::Status RunInputs(const google::protobuf::RepeatedPtrField<v1::EmbedInput>& inputs,
                          const v1::EmbedOptions& options, const CallContext& call,
                          std::vector<Embedding>* out, v1::Usage* usage, v1::Timing* timing);
-  // InvalidArgument naming the first input over max_input_bytes; else OK
-  // with *total the bytes of all of them.
+  // InvalidArgument naming the first input over max_input_bytes; else OK,
+  // with *total (when not null) the bytes of all of them.
   absl::Status CheckInputBytes(const google::protobuf::RepeatedPtrField<v1::EmbedInput>& inputs,
-                               int64_t* total) const;
+                               int64_t* total = nullptr) const;
   // Admission::AdmitByDeadline against the queue now; a refusal is
   // counted.
   absl::Status AdmitByDeadline(absl::Time now, int64_t own_tokens, absl::Time deadline);
